@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -38,7 +37,8 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store/sqlite: open %q: %w", path, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+	dirs, err := makeParents(abs)
+	if err != nil {
 		return nil, fmt.Errorf("store/sqlite: open %q: create directory: %w: %w", path, store.ErrUnavailable, err)
 	}
 	ctx := context.Background()
@@ -58,6 +58,10 @@ func Open(path string) (*Store, error) {
 	if err := migrate(ctx, wdb); err != nil {
 		_ = wdb.Close()
 		return nil, fmt.Errorf("store/sqlite: open %q: %w", path, err)
+	}
+	if err := syncDirs(dirs); err != nil {
+		_ = wdb.Close()
+		return nil, fmt.Errorf("store/sqlite: open %q: %w: %w", path, store.ErrUnavailable, err)
 	}
 
 	rdb, err := sql.Open("sqlite", dsn(abs, false))

@@ -272,3 +272,26 @@ func TestTxUnusableAfterReturn(t *testing.T) {
 		t.Errorf("Create on a finished Tx: %v, want errTxDone", err)
 	}
 }
+
+func TestMakeParents(t *testing.T) {
+	root := t.TempDir()
+	got, err := makeParents(filepath.Join(root, "a", "b", "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(root, "a", "b"), filepath.Join(root, "a"), root}
+	if !slices.Equal(got, want) {
+		t.Errorf("dirs to sync = %v, want %v", got, want)
+	}
+	if fi, err := os.Stat(filepath.Join(root, "a", "b")); err != nil || !fi.IsDir() {
+		t.Errorf("directory not created: %v", err)
+	}
+	// Existing directory: only itself needs syncing.
+	got, err = makeParents(filepath.Join(root, "a", "b", "db"))
+	if err != nil || !slices.Equal(got, want[:1]) {
+		t.Errorf("second call = %v, %v; want %v", got, err, want[:1])
+	}
+	if err := syncDirs(got); err != nil {
+		t.Errorf("syncDirs: %v", err)
+	}
+}

@@ -15,6 +15,21 @@
 //
 // It is an ordinary package, not a _test file, so that back ends in other
 // packages can import it.
+//
+// Beyond what store.go spells out, the suite pins down these choices, so
+// that every back end makes them alike:
+//   - Create rejects a key store.Key's documentation rules out (unknown
+//     kind, empty mesh or name, a mesh whose Mesh is not its Name, a parent
+//     on anything but a route or gateway route, none on those) and an empty
+//     UID.
+//   - List fails on a limit that is not positive.
+//   - SetTags on a uid no resource has fails with ErrNotFound.
+//   - Token's notBefore is exclusive: a token created at notBefore is gone.
+//   - Refs compare as multisets: order is not kept by contract, duplicates
+//     are; Referrers lists each referrer once.
+//   - Write never fails because another Write ran at the same time:
+//     read-modify-write inside Write needs no retry loop in the caller.
+//   - A done context surfaces as an error wrapping its ctx.Err().
 package storetest
 
 import (

@@ -143,7 +143,8 @@ func testFailingFnRollsBack(t *testing.T, s store.Store) {
 		}
 		return want
 	})
-	if err != want { //nolint:errorlint // the very same error is the contract
+	// Identity, not errors.Is: the contract is the very same error value.
+	if err != want {
 		t.Fatalf("Write returned %#v, want the fn's error %#v unchanged", err, want)
 	}
 	checkUnchanged(t, takeSnapshot(t, s, a, b, c), before)
