@@ -12,7 +12,9 @@ import (
 // enum, pattern, union), each with a valid and an invalid input, through
 // the operation inputs the API decodes.
 func TestModelValidation(t *testing.T) {
-	gw := func(listener string) string { return `{"virtualGatewayName":"gw","spec":{"listeners":[` + listener + `]}}` }
+	gw := func(listener string) string {
+		return `{"virtualGatewayName":"gw","spec":{"listeners":[` + listener + `]}}`
+	}
 	vn := func(spec string) string { return `{"virtualNodeName":"vn","spec":` + spec + `}` }
 	cases := []struct {
 		name string

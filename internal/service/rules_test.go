@@ -115,16 +115,22 @@ func TestCrossResourceRules(t *testing.T) {
 		code string // "" = accepted
 		want string
 	}{
-		{"V2 route type matches the listener", func() error { return gr("one", "a", httpGR(`{"prefix":"/"}`, `{"virtualService":{"virtualServiceName":"to-single"}}`)) }, "", ""},
+		{"V2 route type matches the listener", func() error {
+			return gr("one", "a", httpGR(`{"prefix":"/"}`, `{"virtualService":{"virtualServiceName":"to-single"}}`))
+		}, "", ""},
 		{"V2 grpcRoute on an http listener", func() error {
 			return gr("one", "b", `{"grpcRoute":{"match":{"serviceName":"x.Y"},"action":{"target":{"virtualService":{"virtualServiceName":"to-single"}}}}}`)
 		}, "BadRequestException", "spec.grpcRoute does not match the protocol http"},
-		{"V2 httpRoute on a grpc listener", func() error { return gr("grpc", "c", httpGR(`{"prefix":"/"}`, `{"virtualService":{"virtualServiceName":"to-single"}}`)) },
+		{"V2 httpRoute on a grpc listener", func() error {
+			return gr("grpc", "c", httpGR(`{"prefix":"/"}`, `{"virtualService":{"virtualServiceName":"to-single"}}`))
+		},
 			"BadRequestException", "spec.httpRoute does not match the protocol grpc"},
 		{"V15 match.port names a listener", func() error {
 			return gr("two", "d", httpGR(`{"prefix":"/","port":2222}`, `{"virtualService":{"virtualServiceName":"to-single"}}`))
 		}, "", ""},
-		{"V15 match.port missing with two listeners", func() error { return gr("two", "e", httpGR(`{"prefix":"/"}`, `{"virtualService":{"virtualServiceName":"to-single"}}`)) },
+		{"V15 match.port missing with two listeners", func() error {
+			return gr("two", "e", httpGR(`{"prefix":"/"}`, `{"virtualService":{"virtualServiceName":"to-single"}}`))
+		},
 			"BadRequestException", "spec.httpRoute.match.port is required"},
 		{"V15 match.port is no listener", func() error {
 			return gr("two", "f", httpGR(`{"prefix":"/","port":9999}`, `{"virtualService":{"virtualServiceName":"to-single"}}`))
