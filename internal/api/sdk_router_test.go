@@ -334,3 +334,25 @@ func TestRouterAndRouteErrors(t *testing.T) {
 		unchanged(t)
 	})
 }
+
+// TestRouteTypeMustMatchTargetNodeProtocol: reference §12.4 (UG:routes):
+// "Route type must match the router listener protocol and the target node
+// listener protocol". The server checks only the router's listener, so an
+// httpRoute whose only weighted target is a tcp-only node is accepted.
+func TestRouteTypeMustMatchTargetNodeProtocol(t *testing.T) {
+	t.Skip("BUG: a route whose type does not match the target node's listener protocol is accepted (reference §12.4)")
+	t.Parallel()
+	c := newClient(t)
+	mkMesh(t, c, "m")
+	mkRouter(t, c, "m", "vr", 80)
+	res(c.CreateVirtualNode(ctx(t), &appmesh.CreateVirtualNodeInput{MeshName: aws.String("m"), VirtualNodeName: aws.String("tcpnode"), Spec: &types.VirtualNodeSpec{
+		Listeners:        []types.Listener{{PortMapping: &types.PortMapping{Port: aws.Int32(80), Protocol: types.PortProtocolTcp}}},
+		ServiceDiscovery: &types.ServiceDiscoveryMemberDns{Value: types.DnsServiceDiscovery{Hostname: aws.String("tcpnode.local")}},
+	}})).ok(t)
+	_, err := c.CreateRoute(ctx(t), &appmesh.CreateRouteInput{MeshName: aws.String("m"), VirtualRouterName: aws.String("vr"), RouteName: aws.String("r"),
+		Spec: httpRouteSpec("/", "tcpnode", 0)})
+	badRequest(t, err, "tcpnode", "tcp")
+	if l := res(c.ListRoutes(ctx(t), &appmesh.ListRoutesInput{MeshName: aws.String("m"), VirtualRouterName: aws.String("vr")})).ok(t); len(l.Routes) != 0 {
+		t.Errorf("route created despite the error: %s", dump(l.Routes))
+	}
+}

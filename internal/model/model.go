@@ -1,0 +1,247 @@
+// Package model loads, in one consistent read, everything one virtual
+// gateway's configuration depends on: the gateway, its gateway routes, the
+// virtual services they target, those services' routers with their routes,
+// and the virtual nodes at the end of them. Translation works on this
+// snapshot, never on the live store.
+package model
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/meshgate/meshgate/internal/appmesh"
+	"github.com/meshgate/meshgate/internal/store"
+)
+
+// Resource is one stored resource with its decoded spec.
+type Resource[S any] struct {
+	Name    string
+	UID     string
+	Version int64
+	Spec    *S
+}
+
+// Gateway is the snapshot of one virtual gateway.
+type Gateway struct {
+	Mesh          string
+	MeshSpec      *appmesh.MeshSpec
+	Gateway       Resource[appmesh.VirtualGatewaySpec]
+	GatewayRoutes []Resource[appmesh.GatewayRouteSpec] // ordered by name
+	// The resources the gateway routes lead to, by name. A name a spec
+	// refers to may be missing (deleted since); translation copes.
+	Services map[string]Resource[appmesh.VirtualServiceSpec]
+	Routers  map[string]Resource[appmesh.VirtualRouterSpec]
+	Routes   map[string][]Resource[appmesh.RouteSpec] // by router name, ordered by route name
+	Nodes    map[string]Resource[appmesh.VirtualNodeSpec]
+}
+
+// ErrNotFound means the gateway (or its mesh) does not exist.
+var ErrNotFound = errors.New("virtual gateway not found")
+
+// GatewayKey names one virtual gateway.
+type GatewayKey struct{ Mesh, Name string }
+
+func (k GatewayKey) String() string { return "mesh/" + k.Mesh + "/virtualGateway/" + k.Name }
+
+// ListGateways returns every virtual gateway in the store, ordered.
+func ListGateways(ctx context.Context, st store.Store) ([]GatewayKey, error) {
+	var out []GatewayKey
+	err := st.Read(ctx, func(tx store.Tx) error {
+		meshes, err := all(ctx, tx, store.KindMesh, "", "")
+		if err != nil {
+			return err
+		}
+		for _, m := range meshes {
+			gws, err := all(ctx, tx, store.KindVirtualGateway, m.Mesh, "")
+			if err != nil {
+				return err
+			}
+			for _, g := range gws {
+				out = append(out, GatewayKey{Mesh: m.Mesh, Name: g.Name})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Load reads the snapshot of one gateway in a single read transaction.
+func Load(ctx context.Context, st store.Store, k GatewayKey) (*Gateway, error) {
+	var g *Gateway
+	err := st.Read(ctx, func(tx store.Tx) (err error) {
+		g, err = load(ctx, tx, k)
+		return err
+	})
+	return g, err
+}
+
+func load(ctx context.Context, tx store.Tx, k GatewayKey) (*Gateway, error) {
+	meshRec, err := tx.Get(ctx, store.Key{Kind: store.KindMesh, Mesh: k.Mesh, Name: k.Mesh})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%s: %w", k, ErrNotFound)
+	} else if err != nil {
+		return nil, err
+	}
+	g := &Gateway{Mesh: k.Mesh,
+		Services: map[string]Resource[appmesh.VirtualServiceSpec]{},
+		Routers:  map[string]Resource[appmesh.VirtualRouterSpec]{},
+		Routes:   map[string][]Resource[appmesh.RouteSpec]{},
+		Nodes:    map[string]Resource[appmesh.VirtualNodeSpec]{},
+	}
+	if g.MeshSpec, err = decode[appmesh.MeshSpec](meshRec); err != nil {
+		return nil, err
+	}
+	gwRec, err := tx.Get(ctx, store.Key{Kind: store.KindVirtualGateway, Mesh: k.Mesh, Name: k.Name})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%s: %w", k, ErrNotFound)
+	} else if err != nil {
+		return nil, err
+	}
+	if g.Gateway, err = resource[appmesh.VirtualGatewaySpec](gwRec); err != nil {
+		return nil, err
+	}
+	grs, err := all(ctx, tx, store.KindGatewayRoute, k.Mesh, k.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range grs {
+		gr, err := resource[appmesh.GatewayRouteSpec](r)
+		if err != nil {
+			return nil, err
+		}
+		g.GatewayRoutes = append(g.GatewayRoutes, gr)
+		if err := g.loadService(ctx, tx, targetService(gr.Spec)); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+func targetService(s *appmesh.GatewayRouteSpec) string {
+	switch {
+	case s.HttpRoute != nil:
+		return *s.HttpRoute.Action.Target.VirtualService.VirtualServiceName
+	case s.Http2Route != nil:
+		return *s.Http2Route.Action.Target.VirtualService.VirtualServiceName
+	case s.GrpcRoute != nil:
+		return *s.GrpcRoute.Action.Target.VirtualService.VirtualServiceName
+	}
+	return ""
+}
+
+// loadService adds a virtual service and what its provider leads to.
+func (g *Gateway) loadService(ctx context.Context, tx store.Tx, name string) error {
+	if _, done := g.Services[name]; done || name == "" {
+		return nil
+	}
+	rec, ok, err := get(ctx, tx, store.Key{Kind: store.KindVirtualService, Mesh: g.Mesh, Name: name})
+	if err != nil || !ok {
+		return err
+	}
+	vs, err := resource[appmesh.VirtualServiceSpec](rec)
+	if err != nil {
+		return err
+	}
+	g.Services[name] = vs
+	switch p := vs.Spec.Provider; {
+	case p == nil:
+		return nil
+	case p.VirtualNode != nil:
+		return g.loadNode(ctx, tx, *p.VirtualNode.VirtualNodeName)
+	case p.VirtualRouter != nil:
+		return g.loadRouter(ctx, tx, *p.VirtualRouter.VirtualRouterName)
+	}
+	return nil
+}
+
+func (g *Gateway) loadRouter(ctx context.Context, tx store.Tx, name string) error {
+	if _, done := g.Routers[name]; done {
+		return nil
+	}
+	rec, ok, err := get(ctx, tx, store.Key{Kind: store.KindVirtualRouter, Mesh: g.Mesh, Name: name})
+	if err != nil || !ok {
+		return err
+	}
+	vr, err := resource[appmesh.VirtualRouterSpec](rec)
+	if err != nil {
+		return err
+	}
+	g.Routers[name] = vr
+	routes, err := all(ctx, tx, store.KindRoute, g.Mesh, name)
+	if err != nil {
+		return err
+	}
+	for _, r := range routes {
+		route, err := resource[appmesh.RouteSpec](r)
+		if err != nil {
+			return err
+		}
+		g.Routes[name] = append(g.Routes[name], route)
+		for _, k := range r.Refs {
+			if k.Kind == store.KindVirtualNode {
+				if err := g.loadNode(ctx, tx, k.Name); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (g *Gateway) loadNode(ctx context.Context, tx store.Tx, name string) error {
+	if _, done := g.Nodes[name]; done {
+		return nil
+	}
+	rec, ok, err := get(ctx, tx, store.Key{Kind: store.KindVirtualNode, Mesh: g.Mesh, Name: name})
+	if err != nil || !ok {
+		return err
+	}
+	n, err := resource[appmesh.VirtualNodeSpec](rec)
+	if err != nil {
+		return err
+	}
+	g.Nodes[name] = n
+	return nil
+}
+
+// get reads a record; a missing one is not an error (ok=false).
+func get(ctx context.Context, tx store.Tx, k store.Key) (store.Record, bool, error) {
+	r, err := tx.Get(ctx, k)
+	if errors.Is(err, store.ErrNotFound) {
+		return r, false, nil
+	}
+	return r, err == nil, err
+}
+
+// all lists every record of a kind under (mesh, parent), page by page, in
+// the store's name order.
+func all(ctx context.Context, tx store.Tx, kind store.Kind, mesh, parent string) ([]store.Record, error) {
+	var out []store.Record
+	after := ""
+	for {
+		page, err := tx.List(ctx, kind, mesh, parent, after, 500)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < 500 {
+			return out, nil
+		}
+		after = page[len(page)-1].Name
+	}
+}
+
+func decode[S any](r store.Record) (*S, error) {
+	s := new(S)
+	if err := json.Unmarshal(r.Spec, s); err != nil {
+		return nil, fmt.Errorf("stored spec of %s %s/%s: %w", r.Kind, r.Mesh, r.Name, err)
+	}
+	return s, nil
+}
+
+func resource[S any](r store.Record) (Resource[S], error) {
+	s, err := decode[S](r)
+	return Resource[S]{Name: r.Name, UID: r.UID, Version: r.Version, Spec: s}, err
+}
