@@ -115,7 +115,6 @@ func TestNamesNeedingEscaping(t *testing.T) {
 // (BadRequest "is not a valid App Mesh ARN"). Either refusing "/" in names
 // (BadRequest) or giving every resource an ARN that tags it would pass.
 func TestNamesWithSlash(t *testing.T) {
-	t.Skip(`BUG: names containing "/" are accepted but their ARNs collide or cannot be parsed (see the test comment and the report)`)
 	t.Parallel()
 	c := newClient(t)
 	mkMesh(t, c, "x")

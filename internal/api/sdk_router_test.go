@@ -160,18 +160,25 @@ func TestRouteProtocols(t *testing.T) {
 			{PortMapping: &types.PortMapping{Port: aws.Int32(3), Protocol: types.PortProtocolGrpc}},
 			{PortMapping: &types.PortMapping{Port: aws.Int32(4), Protocol: types.PortProtocolTcp}},
 		}}})).ok(t)
-	mkNode(t, c, "m", "n", 80)
-	wt := []types.WeightedTarget{{VirtualNode: aws.String("n"), Weight: 100}}
+	// One node per protocol: a route's type must match its target's listener.
+	wt := map[types.PortProtocol][]types.WeightedTarget{}
+	for _, p := range []types.PortProtocol{types.PortProtocolHttp, types.PortProtocolHttp2, types.PortProtocolGrpc, types.PortProtocolTcp} {
+		name := "n-" + string(p)
+		spec := nodeSpec(name+".local", 80)
+		spec.Listeners[0].PortMapping.Protocol = p
+		res(c.CreateVirtualNode(ctx(t), &appmesh.CreateVirtualNodeInput{MeshName: aws.String("m"), VirtualNodeName: aws.String(name), Spec: spec})).ok(t)
+		wt[p] = []types.WeightedTarget{{VirtualNode: aws.String(name), Weight: 100}}
+	}
 	specs := map[string]*types.RouteSpec{
-		"http": {HttpRoute: &types.HttpRoute{Match: &types.HttpRouteMatch{Port: aws.Int32(1), Prefix: aws.String("/")}, Action: &types.HttpRouteAction{WeightedTargets: wt}}},
+		"http": {HttpRoute: &types.HttpRoute{Match: &types.HttpRouteMatch{Port: aws.Int32(1), Prefix: aws.String("/")}, Action: &types.HttpRouteAction{WeightedTargets: wt[types.PortProtocolHttp]}}},
 		"http2": {Http2Route: &types.HttpRoute{Match: &types.HttpRouteMatch{Port: aws.Int32(2), Path: &types.HttpPathMatch{Regex: aws.String("/v[0-9]+/.*")}, Scheme: types.HttpSchemeHttps},
-			Action: &types.HttpRouteAction{WeightedTargets: wt}}},
+			Action: &types.HttpRouteAction{WeightedTargets: wt[types.PortProtocolHttp2]}}},
 		"grpc": {GrpcRoute: &types.GrpcRoute{Match: &types.GrpcRouteMatch{Port: aws.Int32(3), ServiceName: aws.String("color.ColorService"), MethodName: aws.String("Get"),
 			Metadata: []types.GrpcRouteMetadata{{Name: aws.String("device"), Match: &types.GrpcRouteMetadataMatchMethodMemberPrefix{Value: "iph"}}}},
-			Action: &types.GrpcRouteAction{WeightedTargets: wt},
+			Action: &types.GrpcRouteAction{WeightedTargets: wt[types.PortProtocolGrpc]},
 			RetryPolicy: &types.GrpcRetryPolicy{MaxRetries: aws.Int64(1), PerRetryTimeout: &types.Duration{Value: aws.Int64(100), Unit: types.DurationUnitMs},
 				GrpcRetryEvents: []types.GrpcRetryPolicyEvent{types.GrpcRetryPolicyEventUnavailable}}}},
-		"tcp": {TcpRoute: &types.TcpRoute{Match: &types.TcpRouteMatch{Port: aws.Int32(4)}, Action: &types.TcpRouteAction{WeightedTargets: wt},
+		"tcp": {TcpRoute: &types.TcpRoute{Match: &types.TcpRouteMatch{Port: aws.Int32(4)}, Action: &types.TcpRouteAction{WeightedTargets: wt[types.PortProtocolTcp]},
 			Timeout: &types.TcpTimeout{Idle: &types.Duration{Value: aws.Int64(60), Unit: types.DurationUnitS}}}},
 	}
 	for name, spec := range specs {
@@ -340,7 +347,6 @@ func TestRouterAndRouteErrors(t *testing.T) {
 // listener protocol". The server checks only the router's listener, so an
 // httpRoute whose only weighted target is a tcp-only node is accepted.
 func TestRouteTypeMustMatchTargetNodeProtocol(t *testing.T) {
-	t.Skip("BUG: a route whose type does not match the target node's listener protocol is accepted (reference §12.4)")
 	t.Parallel()
 	c := newClient(t)
 	mkMesh(t, c, "m")

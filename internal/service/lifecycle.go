@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"regexp"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -97,6 +99,12 @@ func (s *Service) create(ctx context.Context, w write) (store.Record, error) {
 	if err := s.checkMeshOwner(w.meshOwner, w.key.Mesh); err != nil {
 		return store.Record{}, err
 	}
+	if err := checkName(w.key); err != nil {
+		return store.Record{}, err
+	}
+	if err := checkToken(w.token); err != nil {
+		return store.Record{}, err
+	}
 	spec, err := canonical(w.spec)
 	if err != nil {
 		return store.Record{}, err
@@ -109,6 +117,12 @@ func (s *Service) create(ctx context.Context, w write) (store.Record, error) {
 			return err
 		}
 		if err := s.requireParents(ctx, tx, w.key); err != nil {
+			return err
+		}
+		// A taken name is a Conflict even when the quota is reached too.
+		if _, err := tx.Get(ctx, w.key); err == nil {
+			return appmesh.Conflict("%s already exists", describeKey(w.key))
+		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		if err := s.checkQuota(ctx, tx, w.key); err != nil {
@@ -143,6 +157,9 @@ func (s *Service) update(ctx context.Context, w write) (store.Record, error) {
 	if err := s.checkMeshOwner(w.meshOwner, w.key.Mesh); err != nil {
 		return store.Record{}, err
 	}
+	if err := checkToken(w.token); err != nil {
+		return store.Record{}, err
+	}
 	spec, err := canonical(w.spec)
 	if err != nil {
 		return store.Record{}, err
@@ -169,6 +186,11 @@ func (s *Service) update(ctx context.Context, w write) (store.Record, error) {
 		next.LastUpdatedAt = s.now()
 		next.Spec, next.Refs = spec, refs
 		if err := tx.Update(ctx, next, cur.Version); err != nil {
+			return err
+		}
+		// What depends on this resource must still hold with its new spec;
+		// the checks see the update, and a refusal rolls it back.
+		if err := s.recheckDependants(ctx, tx, w.key); err != nil {
 			return err
 		}
 		out = next
@@ -259,6 +281,30 @@ func (s *Service) list(ctx context.Context, op string, scope store.Key, kind sto
 		next = encodePageToken(listID, recs[n-1].Name)
 	}
 	return recs, next, nil
+}
+
+var tokenPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,36}$`)
+
+// checkToken holds clientToken to its documented form: up to 36 letters,
+// digits, hyphens and underscores (the SDKs send a UUID).
+func checkToken(tok *string) error {
+	if tok != nil && !tokenPattern.MatchString(*tok) {
+		return appmesh.BadRequest("clientToken must be 1 to 36 letters, digits, hyphens and underscores")
+	}
+	return nil
+}
+
+// checkName refuses "/" in names: an ARN separates its parts with "/", so
+// such a name would give an ARN that names another resource, or none.
+func checkName(k store.Key) error {
+	for _, n := range []struct{ field, value string }{
+		{"meshName", k.Mesh}, {string(parentKind(k.Kind)) + "Name", k.Parent}, {string(k.Kind) + "Name", k.Name},
+	} {
+		if strings.Contains(n.value, "/") {
+			return appmesh.BadRequest("%s %q must not contain \"/\"", n.field, n.value)
+		}
+	}
+	return nil
 }
 
 // get reads a record, answering NotFound the way App Mesh words it.

@@ -39,7 +39,6 @@ func (s *Service) DescribeVirtualGateway(ctx context.Context, in *appmesh.Descri
 func (s *Service) UpdateVirtualGateway(ctx context.Context, in *appmesh.UpdateVirtualGatewayInput) (*appmesh.VirtualGatewayData, error) {
 	key := store.Key{Kind: store.KindVirtualGateway, Mesh: *in.MeshName, Name: *in.VirtualGatewayName}
 	w := write{op: "UpdateVirtualGateway", key: key, meshOwner: in.MeshOwner, token: in.ClientToken, spec: in.Spec}
-	w.check = s.checkListenerChange(key, specListeners(in.Spec))
 	r, err := s.update(ctx, w)
 	if err != nil {
 		return nil, err

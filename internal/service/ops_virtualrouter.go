@@ -39,7 +39,6 @@ func (s *Service) DescribeVirtualRouter(ctx context.Context, in *appmesh.Describ
 func (s *Service) UpdateVirtualRouter(ctx context.Context, in *appmesh.UpdateVirtualRouterInput) (*appmesh.VirtualRouterData, error) {
 	key := store.Key{Kind: store.KindVirtualRouter, Mesh: *in.MeshName, Name: *in.VirtualRouterName}
 	w := write{op: "UpdateVirtualRouter", key: key, meshOwner: in.MeshOwner, token: in.ClientToken, spec: in.Spec}
-	w.check = s.checkListenerChange(key, specListeners(in.Spec))
 	r, err := s.update(ctx, w)
 	if err != nil {
 		return nil, err

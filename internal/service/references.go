@@ -229,6 +229,14 @@ func (s *Service) checkRoute(key store.Key, spec *appmesh.RouteSpec) checkFunc {
 			if err := targetPort("virtual node "+nk.Name, nls, t.Port, f); err != nil {
 				return nil, err
 			}
+			// The route type must match the target listener's protocol too
+			// (UG:routes).
+			for _, l := range nls {
+				if (t.Port == nil || l.port == *t.Port) && l.protocol != protocol {
+					return nil, appmesh.BadRequest("spec.%s does not match the protocol %s of the listener on port %d of virtual node %s",
+						field, l.protocol, l.port, nk.Name)
+				}
+			}
 			if !slices.Contains(refs, nk) {
 				refs = append(refs, nk)
 			}
@@ -267,53 +275,99 @@ func (s *Service) checkVirtualNode(spec *appmesh.VirtualNodeSpec) checkFunc {
 	}
 }
 
-// checkListenerChange keeps a gateway's (router's) routes valid when an
-// update changes its listeners: each route must still match a listener of
-// its protocol. On create there are no routes yet.
-func (s *Service) checkListenerChange(key store.Key, ls []listener) checkFunc {
-	return func(ctx context.Context, tx store.Tx) ([]store.Key, error) {
-		child := store.KindRoute
-		if key.Kind == store.KindVirtualGateway {
-			child = store.KindGatewayRoute
+// recheckDependants runs again the stateful rules of every route and
+// gateway route that depends on key, after key was updated in tx: a gateway
+// or router whose listeners changed, a node whose listeners changed under a
+// route or a gateway route's target port, a virtual service whose provider
+// changed. App Mesh refused such updates for routers ("All Routes for this
+// Virtual Router ..."); meshgate refuses them everywhere, so what is stored
+// always translates.
+func (s *Service) recheckDependants(ctx context.Context, tx store.Tx, key store.Key) error {
+	deps, err := s.dependants(ctx, tx, key)
+	if err != nil {
+		return err
+	}
+	for _, d := range deps {
+		var check checkFunc
+		switch d.Kind {
+		case store.KindGatewayRoute:
+			spec, err := decodeSpec[appmesh.GatewayRouteSpec](d)
+			if err != nil {
+				return err
+			}
+			check = s.checkGatewayRoute(d.Key, spec)
+		case store.KindRoute:
+			spec, err := decodeSpec[appmesh.RouteSpec](d)
+			if err != nil {
+				return err
+			}
+			check = s.checkRoute(d.Key, spec)
+		default:
+			continue
+		}
+		if _, err := check(ctx, tx); err != nil {
+			var ae *appmesh.Error
+			if errors.As(err, &ae) {
+				return appmesh.BadRequest("this update would break %s: %s", describeKey(d.Key), ae.Message)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// dependants are the routes and gateway routes whose rules look at key.
+func (s *Service) dependants(ctx context.Context, tx store.Tx, key store.Key) ([]store.Record, error) {
+	var keys []store.Key
+	switch key.Kind {
+	case store.KindVirtualGateway, store.KindVirtualRouter:
+		child := store.KindGatewayRoute
+		if key.Kind == store.KindVirtualRouter {
+			child = store.KindRoute
 		}
 		after := ""
 		for {
-			kids, err := tx.List(ctx, child, key.Mesh, key.Name, after, 100)
+			page, err := tx.List(ctx, child, key.Mesh, key.Name, after, 100)
 			if err != nil {
 				return nil, err
 			}
-			for _, k := range kids {
-				if err := routeFitsListeners(k, ls); err != nil {
-					return nil, appmesh.BadRequest("spec.listeners: all %ss of %s %s must keep matching a listener: %s %s: %v",
-						kindTitle(child), kindTitle(key.Kind), key.Name, kindTitle(child), k.Name, err)
-				}
+			for _, r := range page {
+				keys = append(keys, r.Key)
 			}
-			if len(kids) < 100 {
-				return nil, nil
+			if len(page) < 100 {
+				break
 			}
-			after = kids[len(kids)-1].Name
+			after = page[len(page)-1].Name
 		}
 	}
-}
-
-// routeFitsListeners reports, as a plain error, why a stored route no
-// longer fits its parent's listeners.
-func routeFitsListeners(r store.Record, ls []listener) error {
-	parent := kindTitle(parentKind(r.Kind)) + " " + r.Parent
-	if r.Kind == store.KindGatewayRoute {
-		spec, err := decodeSpec[appmesh.GatewayRouteSpec](r)
+	if key.Kind != store.KindVirtualGateway {
+		refs, err := tx.Referrers(ctx, key)
 		if err != nil {
-			return appmesh.BadRequest("%v", err)
+			return nil, err
 		}
-		protocol, field, port, _ := gatewayRouteType(spec)
-		return matchListener(parent, ls, port, protocol, field, field+".match.port")
+		for _, r := range refs {
+			switch r.Kind {
+			case store.KindRoute, store.KindGatewayRoute:
+				keys = append(keys, r)
+			case store.KindVirtualService:
+				// Gateway routes reach a node or router through the service it provides.
+				grs, err := tx.Referrers(ctx, r)
+				if err != nil {
+					return nil, err
+				}
+				keys = append(keys, grs...)
+			}
+		}
 	}
-	spec, err := decodeSpec[appmesh.RouteSpec](r)
-	if err != nil {
-		return appmesh.BadRequest("%v", err)
+	out := make([]store.Record, 0, len(keys))
+	for _, k := range keys {
+		r, err := tx.Get(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
 	}
-	protocol, field, port, _ := routeType(spec)
-	return matchListener(parent, ls, port, protocol, field, field+".match.port")
+	return out, nil
 }
 
 // specListeners returns the listeners of a gateway, router or node spec.

@@ -183,12 +183,38 @@ func TestCrossResourceRules(t *testing.T) {
 			_, err := s.UpdateVirtualGateway(ctx, &appmesh.UpdateVirtualGatewayInput{MeshName: new("m"), VirtualGatewayName: new("two"),
 				Spec: must[appmesh.VirtualGatewaySpec](t, `{"listeners":[{"portMapping":{"port":1111,"protocol":"http"}},{"portMapping":{"port":1112,"protocol":"http"}}]}`)})
 			return err
-		}, "BadRequestException", "GatewayRoute d"},
+		}, "BadRequestException", "would break GatewayRoute with name d"},
 		{"router listener change to another protocol", func() error {
 			_, err := s.UpdateVirtualRouter(ctx, &appmesh.UpdateVirtualRouterInput{MeshName: new("m"), VirtualRouterName: new("single-r"),
 				Spec: must[appmesh.VirtualRouterSpec](t, `{"listeners":[{"portMapping":{"port":3333,"protocol":"http2"}}]}`)})
 			return err
-		}, "BadRequestException", "Route a"},
+		}, "BadRequestException", "would break Route with name a"},
+		{"node listener change under a route's target port", func() error {
+			_, err := s.UpdateVirtualNode(ctx, &appmesh.UpdateVirtualNodeInput{MeshName: new("m"), VirtualNodeName: new("double"),
+				Spec: must[appmesh.VirtualNodeSpec](t, `{"listeners":[{"portMapping":{"port":5555,"protocol":"http"}},{"portMapping":{"port":7777,"protocol":"http"}}],"serviceDiscovery":{"dns":{"hostname":"double.local"}}}`)})
+			return err
+		}, "BadRequestException", "would break Route with name f"},
+		{"provider change under a gateway route's target port", func() error {
+			_, err := s.UpdateVirtualService(ctx, &appmesh.UpdateVirtualServiceInput{MeshName: new("m"), VirtualServiceName: new("to-double"),
+				Spec: must[appmesh.VirtualServiceSpec](t, `{"provider":{"virtualNode":{"virtualNodeName":"single"}}}`)})
+			return err
+		}, "BadRequestException", "would break GatewayRoute with name g"},
+		{"provider change that keeps gateway routes valid", func() error {
+			_, err := s.UpdateVirtualService(ctx, &appmesh.UpdateVirtualServiceInput{MeshName: new("m"), VirtualServiceName: new("to-single"),
+				Spec: must[appmesh.VirtualServiceSpec](t, `{"provider":{"virtualRouter":{"virtualRouterName":"single-r"}}}`)})
+			return err
+		}, "", ""},
+		{"clientToken of the documented form", func() error {
+			_, err := s.CreateVirtualService(ctx, &appmesh.CreateVirtualServiceInput{MeshName: new("m"), VirtualServiceName: new("tok"),
+				Spec: &appmesh.VirtualServiceSpec{}, ClientToken: new("0b7c3a5e-5d2f-4c57-9a0e-1f4f2b8c9d10")})
+			return err
+		}, "", ""},
+		{"clientToken too long", func() error {
+			_, err := s.CreateVirtualService(ctx, &appmesh.CreateVirtualServiceInput{MeshName: new("m"), VirtualServiceName: new("tok2"),
+				Spec: &appmesh.VirtualServiceSpec{}, ClientToken: new(strings.Repeat("a", 37))})
+			return err
+		}, "BadRequestException", "clientToken"},
+		{"a name with a slash", func() error { return vs("a/b", `{}`) }, "BadRequestException", `virtualServiceName "a/b" must not contain "/"`},
 	}
 	for _, c := range cases {
 		t.Run(c.rule, func(t *testing.T) {

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"github.com/meshgate/meshgate/internal/appmesh"
 	"github.com/meshgate/meshgate/internal/store"
@@ -38,7 +39,7 @@ func (s *Service) tagged(ctx context.Context, tx store.Tx, arn string) (store.Re
 	if err != nil || region == "" {
 		return store.Record{}, appmesh.BadRequest("resourceArn %q is not a valid App Mesh ARN", arn)
 	}
-	if region != s.cfg.Region || account != s.cfg.AccountID {
+	if !strings.HasPrefix(arn, "arn:aws:") || region != s.cfg.Region || account != s.cfg.AccountID {
 		return store.Record{}, appmesh.NotFound("resource %s is not present in region %s for account %s", arn, s.cfg.Region, s.cfg.AccountID)
 	}
 	return s.get(ctx, tx, key)
