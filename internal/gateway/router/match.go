@@ -1,0 +1,107 @@
+package router
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/meshgate/meshgate/internal/ir"
+)
+
+// matcher is a compiled ir.Match.
+type matcher struct {
+	prefix  string
+	path    string
+	regex   *regexp.Regexp // anchored: matches the whole path
+	method  string
+	scheme  string
+	headers []headerMatcher
+	query   []ir.QueryMatch
+}
+
+type headerMatcher struct {
+	ir.HeaderMatch
+	regex *regexp.Regexp
+}
+
+func compileMatch(m ir.Match) (matcher, error) {
+	c := matcher{prefix: m.Prefix, path: m.Path, method: m.Method, scheme: m.Scheme, query: m.Query}
+	if m.PathRegex != "" {
+		re, err := regexp.Compile(`^(?:` + m.PathRegex + `)$`)
+		if err != nil {
+			return c, fmt.Errorf("path regex %q: %w", m.PathRegex, err)
+		}
+		c.regex = re
+	}
+	for _, h := range m.Headers {
+		hm := headerMatcher{HeaderMatch: h}
+		hm.Name = strings.ToLower(h.Name)
+		if h.Regex != nil {
+			re, err := regexp.Compile(`^(?:` + *h.Regex + `)$`)
+			if err != nil {
+				return c, fmt.Errorf("header %s regex %q: %w", h.Name, *h.Regex, err)
+			}
+			hm.regex = re
+		}
+		c.headers = append(c.headers, hm)
+	}
+	return c, nil
+}
+
+// matches reports whether the request matches every criterion.
+func (m *matcher) matches(r *Request, path string, query url.Values) bool {
+	switch {
+	case m.path != "" && path != m.path:
+		return false
+	case m.prefix != "" && !strings.HasPrefix(path, m.prefix):
+		return false
+	case m.regex != nil && !m.regex.MatchString(path):
+		return false
+	case m.method != "" && r.Method != m.method:
+		return false
+	case m.scheme != "" && r.Scheme != m.scheme:
+		return false
+	}
+	for i := range m.headers {
+		if !m.headers[i].matches(r) {
+			return false
+		}
+	}
+	for _, q := range m.query {
+		vs, ok := query[q.Name]
+		if !ok {
+			return false
+		}
+		if q.Exact != nil && (len(vs) == 0 || vs[0] != *q.Exact) {
+			return false
+		}
+	}
+	return true
+}
+
+// matches applies one header criterion, Envoy's way: several values of a
+// header are joined with "," before matching; a missing header fails every
+// value criterion and the presence check, and invert flips the result.
+func (h *headerMatcher) matches(r *Request) bool {
+	vs, present := r.header(h.Name)
+	ok := present
+	if present {
+		v := strings.Join(vs, ",")
+		switch {
+		case h.Exact != nil:
+			ok = v == *h.Exact
+		case h.Prefix != nil:
+			ok = strings.HasPrefix(v, *h.Prefix)
+		case h.Suffix != nil:
+			ok = strings.HasSuffix(v, *h.Suffix)
+		case h.regex != nil:
+			ok = h.regex.MatchString(v)
+		case h.Range != nil:
+			n, err := strconv.ParseInt(v, 10, 64)
+			ok = err == nil && n >= h.Range.Start && n < h.Range.End
+		}
+	}
+	return ok != h.Invert
+}
