@@ -1,0 +1,244 @@
+// Package gateway is meshgate's Go-native virtual gateway: it serves a
+// gateway's listeners from its IR as App Mesh's Envoy did (routing,
+// rewrites, the router stage, retries, timeouts, TLS, connection pools),
+// swapping configurations atomically without dropping in-flight requests,
+// websockets or gRPC streams.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/meshgate/meshgate/internal/gateway/router"
+	"github.com/meshgate/meshgate/internal/ir"
+)
+
+// Options configure a Gateway.
+type Options struct {
+	// ListenHost is the address listeners bind to ("" = all interfaces,
+	// like Envoy's 0.0.0.0).
+	ListenHost string
+	// Upstreams opens clusters; tests may replace it.
+	Upstreams Upstreams
+	Logger    *slog.Logger
+	// ReadHeaderTimeout and IdleTimeout bound slow and idle clients.
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	// MaxHeaderBytes caps request headers (and the request line).
+	MaxHeaderBytes int
+}
+
+// state is one applied configuration; each request loads it once.
+type state struct {
+	version string
+	ir      *ir.Gateway
+	table   *router.Table
+	limits  map[uint32]*limiter
+}
+
+// Gateway serves one virtual gateway.
+type Gateway struct {
+	opts      Options
+	log       *slog.Logger
+	errorLog  *log.Logger
+	state     atomic.Pointer[state]
+	upstreams Upstreams
+	rp        *httputil.ReverseProxy
+	draining  atomic.Bool
+
+	mu        sync.Mutex // serializes Apply and Shutdown
+	listeners map[uint32]*listener
+	closed    bool
+}
+
+// New returns a gateway with no configuration: it listens nowhere until
+// the first Apply.
+func New(opts Options) *Gateway {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.ReadHeaderTimeout == 0 {
+		opts.ReadHeaderTimeout = 10 * time.Second
+	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = 300 * time.Second // App Mesh's listener idle default
+	}
+	if opts.MaxHeaderBytes == 0 {
+		opts.MaxHeaderBytes = 60 << 10 // Envoy's default max_request_headers_kb is 60
+	}
+	g := &Gateway{opts: opts, log: opts.Logger, upstreams: opts.Upstreams, listeners: map[uint32]*listener{}}
+	g.errorLog = slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug)
+	g.rp = g.newReverseProxy()
+	return g
+}
+
+// Version is the applied configuration's version, "" before the first.
+func (g *Gateway) Version() string {
+	if st := g.state.Load(); st != nil {
+		return st.version
+	}
+	return ""
+}
+
+// Config is the applied configuration, nil before the first.
+func (g *Gateway) Config() *ir.Gateway {
+	if st := g.state.Load(); st != nil {
+		return st.ir
+	}
+	return nil
+}
+
+// Ready reports whether a configuration is applied and every listener is
+// bound, and the gateway is not draining.
+func (g *Gateway) Ready() bool {
+	st := g.state.Load()
+	if st == nil || g.draining.Load() {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, l := range st.ir.Listeners {
+		if _, ok := g.listeners[l.Port]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Apply makes cfg the gateway's configuration. It either applies all of it
+// or nothing: a configuration that does not compile, or a listener that
+// cannot bind, is refused (the caller NACKs it) and the last good
+// configuration keeps serving. Listeners whose port, protocol and TLS are
+// unchanged keep their sockets and connections; upstream clusters that are
+// unchanged keep their pools and health state.
+func (g *Gateway) Apply(cfg *ir.Gateway, version string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return errors.New("gateway is shut down")
+	}
+	table, err := router.Compile(cfg)
+	if err != nil {
+		return err
+	}
+	st := &state{version: version, ir: cfg, table: table, limits: map[uint32]*limiter{}}
+	// Listeners to open, keep and close.
+	want := map[uint32]ir.Listener{}
+	for _, l := range cfg.Listeners {
+		want[l.Port] = l
+		st.limits[l.Port] = newLimiter(l.Limits, l.Protocol)
+	}
+	// Prepare everything that can fail before changing anything.
+	var opened []*listener
+	fail := func(err error) error {
+		for _, l := range opened {
+			l.close(context.Background())
+		}
+		return err
+	}
+	swaps := map[*listener]*serving{}
+	next := map[uint32]*listener{}
+	for port, l := range want {
+		cur, ok := g.listeners[port]
+		switch {
+		case ok && cur.sameAs(l):
+			next[port] = cur
+		case ok:
+			s, err := g.newServing(l, cur.raw.Addr())
+			if err != nil {
+				return fail(fmt.Errorf("listener %d: %w", port, err))
+			}
+			swaps[cur] = s
+			next[port] = cur
+		default:
+			nl, err := g.openListener(l)
+			if err != nil {
+				return fail(fmt.Errorf("listener %d: %w", port, err))
+			}
+			opened = append(opened, nl)
+			next[port] = nl
+		}
+	}
+	if err := g.upstreams.Update(cfg.Clusters); err != nil {
+		for _, s := range swaps {
+			s.shutdown(context.Background())
+		}
+		return fail(err)
+	}
+	// Commit.
+	g.state.Store(st)
+	for l, s := range swaps {
+		l.swap(s)
+	}
+	for port, l := range g.listeners {
+		if _, ok := next[port]; !ok {
+			go l.close(context.Background())
+		}
+	}
+	g.listeners = next
+	ports := slices.Sorted(func(yield func(uint32) bool) {
+		for p := range next {
+			if !yield(p) {
+				return
+			}
+		}
+	})
+	g.log.Info("gateway configuration applied", "version", version, "listeners", ports,
+		"clusters", len(cfg.Clusters))
+	return nil
+}
+
+// Drain starts a graceful stop: readiness turns off and HTTP/1 responses
+// carry Connection: close so clients move elsewhere, while requests are
+// still served.
+func (g *Gateway) Drain() { g.draining.Store(true) }
+
+// Shutdown stops accepting connections, sends HTTP/2 GOAWAY, waits for
+// in-flight requests until ctx ends, then closes everything.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.mu.Lock()
+	g.closed = true
+	ls := g.listeners
+	g.listeners = map[uint32]*listener{}
+	g.mu.Unlock()
+	var wg sync.WaitGroup
+	var errs []error
+	var emu sync.Mutex
+	for _, l := range ls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.close(ctx); err != nil {
+				emu.Lock()
+				errs = append(errs, err)
+				emu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	g.upstreams.Close()
+	return errors.Join(errs...)
+}
+
+// Addr returns the bound address of a listener port (tests bind port 0
+// through ListenHost mapping), or nil.
+func (g *Gateway) Addr(port uint32) net.Addr {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if l, ok := g.listeners[port]; ok {
+		return l.raw.Addr()
+	}
+	return nil
+}
+
+var _ http.Handler = (*proxy)(nil)

@@ -1,0 +1,145 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"reflect"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/meshgate/meshgate/internal/ir"
+)
+
+// listener owns one port's socket for the gateway's lifetime. What serves
+// the connections — protocol, TLS mode and certificates — is a serving
+// that a configuration change replaces without closing the socket: new
+// connections go to the new serving while the old one finishes its
+// connections, so no request, websocket or stream is cut.
+type listener struct {
+	raw     net.Listener
+	serving atomic.Pointer[serving]
+	wg      sync.WaitGroup
+}
+
+// serving is one configuration of a listener.
+type serving struct {
+	cfg    ir.Listener
+	tls    *tls.Config
+	srv    *http.Server
+	plain  *chanListener
+	secure *chanListener
+}
+
+// sameAs reports whether l serves cfg without a new serving: only the
+// protocol and TLS matter; routes and limits live in the gateway state.
+func (s *serving) sameAs(cfg ir.Listener) bool {
+	return s.cfg.Protocol == cfg.Protocol && reflect.DeepEqual(s.cfg.TLS, cfg.TLS)
+}
+
+func (l *listener) sameAs(cfg ir.Listener) bool { return l.serving.Load().sameAs(cfg) }
+
+// newServing prepares the servers for cfg; nothing listens yet.
+func (g *Gateway) newServing(cfg ir.Listener, addr net.Addr) (*serving, error) {
+	tcfg, err := serverTLS(cfg.TLS, cfg.Protocol)
+	if err != nil {
+		return nil, err
+	}
+	s := &serving{cfg: cfg, tls: tcfg, plain: newChanListener(addr), secure: newChanListener(addr)}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	if cfg.Protocol == ir.HTTP2 || cfg.Protocol == ir.GRPC {
+		protocols.SetHTTP2(true)            // ALPN h2 under TLS
+		protocols.SetUnencryptedHTTP2(true) // prior knowledge in plaintext
+	}
+	s.srv = &http.Server{
+		Handler:           &proxy{g: g, port: cfg.Port, protocol: cfg.Protocol},
+		Protocols:         &protocols,
+		ReadHeaderTimeout: g.opts.ReadHeaderTimeout,
+		IdleTimeout:       g.opts.IdleTimeout,
+		MaxHeaderBytes:    g.opts.MaxHeaderBytes,
+		ErrorLog:          g.errorLog,
+	}
+	if tcfg != nil && cfg.Protocol != ir.HTTP {
+		s.srv.TLSConfig = tcfg // lets the server wire h2 for ALPN
+	}
+	go s.srv.Serve(s.plain)
+	go s.srv.Serve(s.secure)
+	return s, nil
+}
+
+// openListener binds cfg's port and starts serving it.
+func (g *Gateway) openListener(cfg ir.Listener) (*listener, error) {
+	raw, err := net.Listen("tcp", net.JoinHostPort(g.opts.ListenHost, strconv.Itoa(int(cfg.Port))))
+	if err != nil {
+		return nil, err
+	}
+	s, err := g.newServing(cfg, raw.Addr())
+	if err != nil {
+		raw.Close()
+		return nil, err
+	}
+	l := &listener{raw: raw}
+	l.serving.Store(s)
+	l.wg.Add(1)
+	go l.accept()
+	return l, nil
+}
+
+func (l *listener) accept() {
+	defer l.wg.Done()
+	for {
+		c, err := l.raw.Accept()
+		if err != nil {
+			return
+		}
+		go l.serving.Load().dispatch(c)
+	}
+}
+
+// dispatch hands a connection to the plaintext or TLS server of the mode.
+func (s *serving) dispatch(c net.Conn) {
+	mode := ir.TLSDisabled
+	if s.cfg.TLS != nil && s.tls != nil {
+		mode = s.cfg.TLS.Mode
+	}
+	switch mode {
+	case ir.TLSStrict:
+		s.secure.deliver(tls.Server(c, s.tls))
+	case ir.TLSPermissive:
+		sniff(c, s.tls, s.secure, s.plain)
+	default:
+		s.plain.deliver(c)
+	}
+}
+
+// swap replaces the serving; the old one stops taking connections and
+// finishes its requests in the background.
+func (l *listener) swap(next *serving) {
+	old := l.serving.Swap(next)
+	go old.shutdown(context.Background())
+}
+
+func (s *serving) shutdown(ctx context.Context) error {
+	s.plain.Close()
+	s.secure.Close()
+	return s.srv.Shutdown(ctx)
+}
+
+// close stops the listener: the socket closes at once, requests in flight
+// finish until ctx ends.
+func (l *listener) close(ctx context.Context) error {
+	err := l.raw.Close()
+	l.wg.Wait()
+	if serr := l.serving.Load().shutdown(ctx); serr != nil {
+		err = serr
+	}
+	if err != nil && !isClosedErr(err) {
+		return err
+	}
+	return nil
+}
+
+func isClosedErr(err error) bool { return err == net.ErrClosed || err.Error() == net.ErrClosed.Error() }

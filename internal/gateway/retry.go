@@ -1,0 +1,123 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/meshgate/meshgate/internal/ir"
+)
+
+// maxRetryBody is the largest request body kept in memory so a retry can
+// send it again; larger or unknown-length bodies are streamed, and such a
+// request is attempted once.
+const maxRetryBody = 64 << 10
+
+// Envoy's default retry back-off: 25 ms base, exponential, jittered,
+// capped at ten times the base.
+const (
+	retryBase = 25 * time.Millisecond
+	retryMax  = 250 * time.Millisecond
+)
+
+// grpcCodes maps App Mesh's gRPC retry events to status codes.
+var grpcCodes = map[string]string{
+	"cancelled": "1", "deadline-exceeded": "4", "resource-exhausted": "8", "internal": "13", "unavailable": "14",
+}
+
+// retryable reports whether an attempt's outcome calls for another one
+// under the policy, in Envoy's terms (retry_on).
+func retryable(p *ir.RetryPolicy, resp *http.Response, err error) bool {
+	has := func(events []string, e string) bool { return slices.Contains(events, e) }
+	if err != nil {
+		if isConnectFailure(err) {
+			return has(p.TCPEvents, "connection-error") || has(p.HTTPEvents, "server-error") || has(p.HTTPEvents, "gateway-error")
+		}
+		// A reset or refused stream after connecting.
+		return has(p.HTTPEvents, "stream-error") && !isDeadline(err)
+	}
+	code := resp.StatusCode
+	switch {
+	case code >= 500 && has(p.HTTPEvents, "server-error"):
+		return true
+	case (code == 502 || code == 503 || code == 504) && has(p.HTTPEvents, "gateway-error"):
+		return true
+	case code == 409 && has(p.HTTPEvents, "client-error"):
+		return true
+	case slices.Contains(p.StatusCodes, uint32(code)):
+		return true
+	}
+	if len(p.GRPCEvents) > 0 {
+		// Only a trailers-only answer carries grpc-status in the headers;
+		// once a body streams the attempt is committed.
+		if gs := resp.Header.Get("Grpc-Status"); gs != "" {
+			for _, e := range p.GRPCEvents {
+				if grpcCodes[e] == gs {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func backoff(attempt int) time.Duration {
+	d := retryBase << attempt
+	if d > retryMax || d <= 0 {
+		d = retryMax
+	}
+	return rand.N(d) + time.Millisecond
+}
+
+// attempt runs one try with a per-try timeout that covers the wait for the
+// response headers; once they arrive the body streams under the request's
+// own deadline.
+func attempt(ctx context.Context, rt http.RoundTripper, req *http.Request, perTry time.Duration) (*http.Response, error) {
+	if perTry <= 0 {
+		return rt.RoundTrip(req.WithContext(ctx))
+	}
+	actx, cancel := context.WithCancel(ctx)
+	var timedOut atomic.Bool
+	t := time.AfterFunc(perTry, func() { timedOut.Store(true); cancel() })
+	resp, err := rt.RoundTrip(req.WithContext(actx))
+	if !t.Stop() && timedOut.Load() {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		cancel()
+		return nil, errPerTryTimeout
+	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "upstream per-try timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+var errPerTryTimeout error = timeoutError{}
+
+// retryCount renders the attempt count for x-envoy-attempt-count.
+func retryCount(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,132 @@
+package xds
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
+	"google.golang.org/protobuf/types/dynamicpb"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"github.com/meshgate/meshgate/internal/ir"
+)
+
+// GatewayConfigType is the type URL of the meshgate gateway's own resource:
+// one per virtual gateway, named by its short ARN, carrying the IR.
+const GatewayConfigType = "type.googleapis.com/meshgate.v1.GatewayConfig"
+
+// The message is
+//
+//	message GatewayConfig { string name = 1; string version = 2; bytes ir = 3; }
+//
+// built from a descriptor at init because there is no protoc in the build.
+// The IR travels as JSON: it already has a stable, tested JSON form (the
+// golden files), and the gateway decodes it with the same ir types.
+var (
+	gatewayConfigDesc protoreflect.MessageDescriptor
+	fieldName         protoreflect.FieldDescriptor
+	fieldVersion      protoreflect.FieldDescriptor
+	fieldIR           protoreflect.FieldDescriptor
+)
+
+func init() {
+	str := descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum()
+	byts := descriptorpb.FieldDescriptorProto_TYPE_BYTES.Enum()
+	opt := descriptorpb.FieldDescriptorProto_LABEL_OPTIONAL.Enum()
+	fd := &descriptorpb.FileDescriptorProto{
+		Name:    proto.String("meshgate/v1/gateway_config.proto"),
+		Package: proto.String("meshgate.v1"),
+		Syntax:  proto.String("proto3"),
+		MessageType: []*descriptorpb.DescriptorProto{{
+			Name: proto.String("GatewayConfig"),
+			Field: []*descriptorpb.FieldDescriptorProto{
+				{Name: proto.String("name"), JsonName: proto.String("name"), Number: proto.Int32(1), Type: str, Label: opt},
+				{Name: proto.String("version"), JsonName: proto.String("version"), Number: proto.Int32(2), Type: str, Label: opt},
+				{Name: proto.String("ir"), JsonName: proto.String("ir"), Number: proto.Int32(3), Type: byts, Label: opt},
+			},
+		}},
+	}
+	file, err := protodesc.NewFile(fd, nil)
+	if err != nil {
+		// A constant descriptor that does not build is a programming error.
+		panic("xds: GatewayConfig descriptor: " + err.Error())
+	}
+	gatewayConfigDesc = file.Messages().ByName("GatewayConfig")
+	fields := gatewayConfigDesc.Fields()
+	fieldName, fieldVersion, fieldIR = fields.ByNumber(1), fields.ByNumber(2), fields.ByNumber(3)
+}
+
+// gatewayConfig is a GatewayConfig message. It has GetName so that
+// go-control-plane's caches can name it like their own resource types.
+type gatewayConfig struct{ *dynamicpb.Message }
+
+func (m gatewayConfig) GetName() string { return m.Get(fieldName).String() }
+
+// NewGatewayConfig returns the GatewayConfig resource of a gateway. name is
+// its short ARN (mesh/M/virtualGateway/G).
+func NewGatewayConfig(name string, g *ir.Gateway) (proto.Message, error) {
+	b, err := json.Marshal(g)
+	if err != nil {
+		return nil, fmt.Errorf("gateway config %s: %w", name, err)
+	}
+	m := dynamicpb.NewMessage(gatewayConfigDesc)
+	m.Set(fieldName, protoreflect.ValueOfString(name))
+	m.Set(fieldVersion, protoreflect.ValueOfString(g.Version()))
+	m.Set(fieldIR, protoreflect.ValueOfBytes(b))
+	return gatewayConfig{m}, nil
+}
+
+// DecodeGatewayConfig reads a GatewayConfig: from an Any as it arrives in a
+// DiscoveryResponse, or from any message of the GatewayConfig type. It
+// returns the IR and the resource's name, and refuses a payload whose
+// content does not hash to the version it claims, so a corrupted or
+// mismatched config is never applied.
+func DecodeGatewayConfig(msg proto.Message) (*ir.Gateway, string, error) {
+	if msg == nil {
+		return nil, "", errors.New("gateway config: nil message")
+	}
+	var m protoreflect.Message
+	switch v := msg.(type) {
+	case *anypb.Any:
+		if v.GetTypeUrl() != GatewayConfigType {
+			return nil, "", fmt.Errorf("gateway config: type %q, want %q", v.GetTypeUrl(), GatewayConfigType)
+		}
+		dm := dynamicpb.NewMessage(gatewayConfigDesc)
+		if err := proto.Unmarshal(v.GetValue(), dm); err != nil {
+			return nil, "", fmt.Errorf("gateway config: %w", err)
+		}
+		m = dm
+	default:
+		m = msg.ProtoReflect()
+		if m.Descriptor().FullName() != gatewayConfigDesc.FullName() {
+			return nil, "", fmt.Errorf("gateway config: message %s, want %s", m.Descriptor().FullName(), gatewayConfigDesc.FullName())
+		}
+		if m.Descriptor() != gatewayConfigDesc {
+			// Same name, another descriptor (a generated type, say):
+			// go through the wire form.
+			b, err := proto.Marshal(msg)
+			if err != nil {
+				return nil, "", fmt.Errorf("gateway config: %w", err)
+			}
+			dm := dynamicpb.NewMessage(gatewayConfigDesc)
+			if err := proto.Unmarshal(b, dm); err != nil {
+				return nil, "", fmt.Errorf("gateway config: %w", err)
+			}
+			m = dm
+		}
+	}
+	name := m.Get(fieldName).String()
+	version := m.Get(fieldVersion).String()
+	var g ir.Gateway
+	if err := json.Unmarshal(m.Get(fieldIR).Bytes(), &g); err != nil {
+		return nil, "", fmt.Errorf("gateway config %s: ir: %w", name, err)
+	}
+	if got := g.Version(); got != version {
+		return nil, "", fmt.Errorf("gateway config %s: content hashes to version %s, the resource says %s", name, got, version)
+	}
+	return &g, name, nil
+}
