@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/meshgate/meshgate/internal/ir"
+	"github.com/meshgate/meshgate/internal/model"
 )
 
 // GatewayConfigType is the type URL of the meshgate gateway's own resource:
@@ -66,6 +67,9 @@ type gatewayConfig struct{ *dynamicpb.Message }
 
 func (m gatewayConfig) GetName() string { return m.Get(fieldName).String() }
 
+// gatewayName is a gateway's short ARN, the name of its resources here.
+func gatewayName(mesh, name string) string { return model.GatewayKey{Mesh: mesh, Name: name}.String() }
+
 // NewGatewayConfig returns the GatewayConfig resource of a gateway. name is
 // its short ARN (mesh/M/virtualGateway/G).
 func NewGatewayConfig(name string, g *ir.Gateway) (proto.Message, error) {
@@ -82,9 +86,9 @@ func NewGatewayConfig(name string, g *ir.Gateway) (proto.Message, error) {
 
 // DecodeGatewayConfig reads a GatewayConfig: from an Any as it arrives in a
 // DiscoveryResponse, or from any message of the GatewayConfig type. It
-// returns the IR and the resource's name, and refuses a payload whose
-// content does not hash to the version it claims, so a corrupted or
-// mismatched config is never applied.
+// returns the IR and its version, and refuses a payload whose content does
+// not hash to the version it claims or whose name is not the gateway it
+// carries, so a corrupted or mismatched config is never applied.
 func DecodeGatewayConfig(msg proto.Message) (*ir.Gateway, string, error) {
 	if msg == nil {
 		return nil, "", errors.New("gateway config: nil message")
@@ -125,8 +129,11 @@ func DecodeGatewayConfig(msg proto.Message) (*ir.Gateway, string, error) {
 	if err := json.Unmarshal(m.Get(fieldIR).Bytes(), &g); err != nil {
 		return nil, "", fmt.Errorf("gateway config %s: ir: %w", name, err)
 	}
+	if want := gatewayName(g.Mesh, g.Name); name != want {
+		return nil, "", fmt.Errorf("gateway config %q carries gateway %s", name, want)
+	}
 	if got := g.Version(); got != version {
 		return nil, "", fmt.Errorf("gateway config %s: content hashes to version %s, the resource says %s", name, got, version)
 	}
-	return &g, name, nil
+	return &g, version, nil
 }

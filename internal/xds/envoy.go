@@ -1,0 +1,18 @@
+package xds
+
+import (
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+
+	"github.com/meshgate/meshgate/internal/ir"
+)
+
+// EnvoyResources are one gateway's Envoy resources, each list sorted by
+// name. It mirrors translate/envoy.Resources; the server takes the
+// translation as a function so that this package does not depend on the
+// translator's internals and its tests can run on a small stand-in.
+type EnvoyResources struct {
+	Listeners, Routes, Clusters, Endpoints, Secrets []types.Resource
+}
+
+// EnvoyFunc translates a gateway's IR to Envoy resources.
+type EnvoyFunc func(*ir.Gateway) (*EnvoyResources, error)
