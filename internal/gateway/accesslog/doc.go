@@ -10,10 +10,13 @@
 //
 // Behaviour decisions, each matching Envoy unless noted:
 //
-//   - Text formats are used exactly as given: no newline is added. Envoy's
-//     formatter "does not make any assumptions about a new line separator";
-//     App Mesh's own example text ends in "\n" for that reason. The default
-//     format (DefaultFormat) ends with a newline.
+//   - Compile uses a text format exactly as given, as Envoy's formatter
+//     does ("does not make any assumptions about a new line separator").
+//     CompileConfig, which turns a gateway's configuration into a format,
+//     adds a final "\n" when the text lacks one, as the project's Envoy
+//     translation (internal/translate/envoy) does, so both data planes
+//     write the same lines and a format without "\n" does not run every
+//     request into one line. The default format ends with a newline.
 //   - A missing value renders as "-" in text formats.
 //   - JSON formats follow Envoy v3 SubstitutionFormatString.json_format,
 //     which is typed: a value that is exactly one operator keeps the

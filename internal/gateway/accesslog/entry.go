@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -40,7 +41,9 @@ type Entry struct {
 	Scheme    string
 	// Protocol is "HTTP/1.0", "HTTP/1.1", "HTTP/2" or "HTTP/3" (see
 	// ProtocolName); "" renders as missing.
-	Protocol      string
+	Protocol string
+	// RequestHeader, ResponseHeader and ResponseTrailer are looked up by
+	// canonical key, as net/http stores them (no per-lookup allocation).
 	RequestHeader http.Header
 
 	// ResponseCode is the status sent downstream; 0 when none was sent
@@ -87,8 +90,10 @@ type Entry struct {
 // caller overrides Path, Authority and OriginalPath after a rewrite.
 func (e *Entry) SetRequest(r *http.Request) {
 	e.Method = r.Method
+	// RequestURI is the request line's target as sent; an absolute-form
+	// target ("http://host/p") becomes its path, as Envoy's :path is.
 	e.Path = r.RequestURI
-	if e.Path == "" && r.URL != nil {
+	if !strings.HasPrefix(e.Path, "/") && r.URL != nil {
 		e.Path = r.URL.RequestURI()
 	}
 	e.Authority = r.Host

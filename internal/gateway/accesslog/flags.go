@@ -6,33 +6,33 @@ package accesslog
 type ResponseFlags uint32
 
 const (
-	FailedLocalHealthCheck          ResponseFlags = 1 << iota // LH
-	NoHealthyUpstream                                         // UH
-	UpstreamRequestTimeout                                    // UT
-	LocalReset                                                // LR
-	UpstreamRemoteReset                                       // UR
-	UpstreamConnectionFailure                                 // UF
-	UpstreamConnectionTermination                             // UC
-	UpstreamOverflow                                          // UO: circuit breaker
-	NoRouteFound                                              // NR
-	DelayInjected                                             // DI
-	FaultInjected                                             // FI
-	RateLimited                                               // RL
-	UnauthorizedExternalService                               // UAEX
-	RateLimitServiceError                                     // RLSE
-	DownstreamConnectionTermination                           // DC
-	UpstreamRetryLimitExceeded                                // URX
-	StreamIdleTimeout                                         // SI
-	InvalidEnvoyRequestHeaders                                // IH
-	DownstreamProtocolError                                   // DPE
-	UpstreamMaxStreamDurationReached                          // UMSDR
-	ResponseFromCacheFilter                                   // RFCF
-	NoFilterConfigFound                                       // NFCF
-	DurationTimeout                                           // DT
-	UpstreamProtocolError                                     // UPE
-	NoClusterFound                                            // NC
-	OverloadManager                                           // OM
-	DNSResolutionFailed                                       // DF
+	FailedLocalHealthCheck           ResponseFlags = 1 << iota // LH
+	NoHealthyUpstream                                          // UH
+	UpstreamRequestTimeout                                     // UT
+	LocalReset                                                 // LR
+	UpstreamRemoteReset                                        // UR
+	UpstreamConnectionFailure                                  // UF
+	UpstreamConnectionTermination                              // UC
+	UpstreamOverflow                                           // UO: circuit breaker
+	NoRouteFound                                               // NR
+	DelayInjected                                              // DI
+	FaultInjected                                              // FI
+	RateLimited                                                // RL
+	UnauthorizedExternalService                                // UAEX
+	RateLimitServiceError                                      // RLSE
+	DownstreamConnectionTermination                            // DC
+	UpstreamRetryLimitExceeded                                 // URX
+	StreamIdleTimeout                                          // SI
+	InvalidEnvoyRequestHeaders                                 // IH
+	DownstreamProtocolError                                    // DPE
+	UpstreamMaxStreamDurationReached                           // UMSDR
+	ResponseFromCacheFilter                                    // RFCF
+	NoFilterConfigFound                                        // NFCF
+	DurationTimeout                                            // DT
+	UpstreamProtocolError                                      // UPE
+	NoClusterFound                                             // NC
+	OverloadManager                                            // OM
+	DNSResolutionFailed                                        // DF
 )
 
 // flagNames holds the short (RESPONSE_FLAGS) and long (RESPONSE_FLAGS_LONG)
