@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/meshgate/meshgate/internal/gateway/accesslog"
+	"github.com/meshgate/meshgate/internal/gateway/metrics"
 	"github.com/meshgate/meshgate/internal/gateway/router"
 	"github.com/meshgate/meshgate/internal/ir"
 )
@@ -36,14 +38,27 @@ type Options struct {
 	IdleTimeout       time.Duration
 	// MaxHeaderBytes caps request headers (and the request line).
 	MaxHeaderBytes int
+	// Metrics, when set, receives the gateway's metrics.
+	Metrics *metrics.Metrics
 }
 
 // state is one applied configuration; each request loads it once.
 type state struct {
-	version string
-	ir      *ir.Gateway
-	table   *router.Table
-	limits  map[uint32]*limiter
+	version      string
+	ir           *ir.Gateway
+	table        *router.Table
+	limits       map[uint32]*limiter
+	accessFormat *accesslog.Format // nil: no access log
+	accessLog    *accesslog.Logger
+	observers    observers
+}
+
+// observers are the metric handles of one configuration, resolved once so
+// a request observes without lookups by name in the metrics registry.
+type observers struct {
+	listeners map[uint32]*metrics.ListenerMetrics
+	routes    map[string]*metrics.RouteMetrics
+	clusters  map[string]*metrics.ClusterMetrics
 }
 
 // Gateway serves one virtual gateway.
@@ -124,6 +139,14 @@ func (g *Gateway) Ready() bool {
 func (g *Gateway) Apply(cfg *ir.Gateway, version string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	err := g.apply(cfg, version)
+	if err != nil {
+		g.opts.Metrics.ConfigRejected()
+	}
+	return err
+}
+
+func (g *Gateway) apply(cfg *ir.Gateway, version string) error {
 	if g.closed {
 		return errors.New("gateway is shut down")
 	}
@@ -132,6 +155,23 @@ func (g *Gateway) Apply(cfg *ir.Gateway, version string) error {
 		return err
 	}
 	st := &state{version: version, ir: cfg, table: table, limits: map[uint32]*limiter{}}
+	if st.accessFormat, err = accesslog.CompileConfig(cfg.AccessLog); err != nil {
+		return fmt.Errorf("access log: %w", err)
+	}
+	prev := g.state.Load()
+	var openedLog *accesslog.Logger
+	if cfg.AccessLog != nil {
+		if prev != nil && prev.accessLog != nil && prev.ir.AccessLog != nil && prev.ir.AccessLog.Path == cfg.AccessLog.Path {
+			st.accessLog = prev.accessLog
+		} else {
+			l, err := accesslog.Open(cfg.AccessLog.Path, accesslog.Options{OnDrop: g.opts.Metrics.AccessLogDropped})
+			if err != nil {
+				return fmt.Errorf("access log: %w", err)
+			}
+			st.accessLog, openedLog = l, l
+		}
+	}
+	st.observers = g.resolveObservers(cfg)
 	// Listeners to open, keep and close.
 	want := map[uint32]ir.Listener{}
 	for _, l := range cfg.Listeners {
@@ -143,6 +183,9 @@ func (g *Gateway) Apply(cfg *ir.Gateway, version string) error {
 	fail := func(err error) error {
 		for _, l := range opened {
 			l.close(context.Background())
+		}
+		if openedLog != nil {
+			openedLog.Close()
 		}
 		return err
 	}
@@ -177,6 +220,12 @@ func (g *Gateway) Apply(cfg *ir.Gateway, version string) error {
 	}
 	// Commit.
 	g.state.Store(st)
+	if prev != nil && prev.accessLog != nil && prev.accessLog != st.accessLog {
+		old := prev.accessLog
+		time.AfterFunc(5*time.Second, func() { old.Close() }) // after requests of the old state logged
+	}
+	g.opts.Metrics.Prune(metrics.NamesOf(cfg))
+	g.opts.Metrics.ConfigApplied(version)
 	for l, s := range swaps {
 		l.swap(s)
 	}
@@ -196,6 +245,27 @@ func (g *Gateway) Apply(cfg *ir.Gateway, version string) error {
 	g.log.Info("gateway configuration applied", "version", version, "listeners", ports,
 		"clusters", len(cfg.Clusters))
 	return nil
+}
+
+func (g *Gateway) resolveObservers(cfg *ir.Gateway) observers {
+	o := observers{listeners: map[uint32]*metrics.ListenerMetrics{}, routes: map[string]*metrics.RouteMetrics{},
+		clusters: map[string]*metrics.ClusterMetrics{}}
+	m := g.opts.Metrics
+	if m == nil {
+		return o
+	}
+	for _, l := range cfg.Listeners {
+		o.listeners[l.Port] = m.Listener(l.Port)
+		for _, vh := range l.VirtualHosts {
+			for _, r := range vh.Routes {
+				o.routes[r.Name] = m.Route(r.Name)
+			}
+		}
+	}
+	for _, c := range cfg.Clusters {
+		o.clusters[c.Name] = m.Cluster(c.Name)
+	}
+	return o
 }
 
 // Drain starts a graceful stop: readiness turns off and HTTP/1 responses
@@ -227,6 +297,9 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	}
 	wg.Wait()
 	g.upstreams.Close()
+	if st := g.state.Load(); st != nil && st.accessLog != nil {
+		st.accessLog.Close()
+	}
 	return errors.Join(errs...)
 }
 

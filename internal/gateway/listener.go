@@ -61,6 +61,7 @@ func (g *Gateway) newServing(cfg ir.Listener, addr net.Addr) (*serving, error) {
 		IdleTimeout:       g.opts.IdleTimeout,
 		MaxHeaderBytes:    g.opts.MaxHeaderBytes,
 		ErrorLog:          g.errorLog,
+		ConnState:         g.connState(cfg.Port),
 	}
 	if tcfg != nil && cfg.Protocol != ir.HTTP {
 		s.srv.TLSConfig = tcfg // lets the server wire h2 for ALPN
@@ -143,3 +144,16 @@ func (l *listener) close(ctx context.Context) error {
 }
 
 func isClosedErr(err error) bool { return err == net.ErrClosed || err.Error() == net.ErrClosed.Error() }
+
+// connState counts a listener's open downstream connections.
+func (g *Gateway) connState(port uint32) func(net.Conn, http.ConnState) {
+	lm := g.opts.Metrics.Listener(port)
+	return func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			lm.ConnOpened()
+		case http.StateClosed, http.StateHijacked:
+			lm.ConnClosed()
+		}
+	}
+}

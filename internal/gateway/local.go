@@ -6,19 +6,6 @@ import (
 	"strings"
 )
 
-// Envoy's response flags for the gateway's own answers, as they appear in
-// access logs.
-const (
-	flagNoRoute          = "NR"
-	flagNoHealthyUp      = "UH"
-	flagUpstreamConnFail = "UF"
-	flagOverflow         = "UO"
-	flagUpstreamTimeout  = "UT"
-	flagRetryLimit       = "URX"
-	flagDownstreamClose  = "DC"
-	flagUpstreamReset    = "UR"
-)
-
 // Bodies of Envoy's local replies, kept so clients and runbooks see the
 // same text.
 const (

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/meshgate/meshgate/internal/gateway/accesslog"
 	"github.com/meshgate/meshgate/internal/gateway/router"
 	"github.com/meshgate/meshgate/internal/ir"
 )
@@ -27,8 +28,8 @@ type exchange struct {
 	retry    *ir.RetryPolicy
 	body     []byte // kept for retries, nil when not retryable
 	attempts int
-	flags    string // Envoy response flags of the outcome
-	upstream string // upstream host of the last attempt
+	flags    accesslog.ResponseFlags // Envoy response flags of the outcome
+	upstream string                  // upstream host of the last attempt
 }
 
 type exchangeKey struct{}
@@ -46,11 +47,25 @@ type proxy struct {
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	st := p.g.state.Load()
+	rec := &recorder{ResponseWriter: w}
+	body := &countingBody{ReadCloser: r.Body}
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = body
+	}
+	ex := &exchange{st: st}
+	p.serve(rec, r, ex)
+	p.g.observe(p.port, r, rec, body.n, ex, start)
+}
+
+func (p *proxy) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
+	st := ex.st
 	if p.g.draining.Load() && r.ProtoMajor == 1 {
 		w.Header().Set("Connection", "close")
 	}
 	if st == nil {
+		ex.flags |= accesslog.NoHealthyUpstream
 		localReply(w, r, http.StatusServiceUnavailable, bodyNoHealthy)
 		return
 	}
@@ -62,29 +77,34 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := router.Request{Port: p.port, Method: r.Method, Path: router.NormalizePath(path), RawQuery: query,
 		Host: r.Host, Scheme: scheme(r), Header: r.Header}
 	d := st.table.Route(&req, pickWeight)
+	ex.decision = d
 	switch d.Status {
 	case 0:
 	case http.StatusNotFound:
+		ex.flags |= accesslog.NoRouteFound
 		localReply(w, r, http.StatusNotFound, "")
 		return
 	default:
+		ex.flags |= accesslog.NoHealthyUpstream
 		localReply(w, r, d.Status, bodyNoHealthy)
 		return
 	}
 	c, ok := p.g.upstreams.Cluster(d.Cluster)
 	if !ok {
+		ex.flags |= accesslog.NoClusterFound
 		localReply(w, r, http.StatusServiceUnavailable, bodyNoHealthy)
 		return
 	}
 	lim := st.limits[p.port]
 	if !lim.acquire(r.Context()) {
+		ex.flags |= accesslog.UpstreamOverflow
 		w.Header().Set("X-Envoy-Overloaded", "true")
 		localReply(w, r, http.StatusServiceUnavailable, bodyOverflow)
 		return
 	}
 	defer lim.release()
 
-	ex := &exchange{st: st, decision: d, cluster: c, retry: d.Route.Retry}
+	ex.cluster, ex.retry = c, d.Route.Retry
 	ctx := r.Context()
 	upgrade := isUpgrade(r)
 	if d.Route.Timeout > 0 && !upgrade {
@@ -221,7 +241,7 @@ func (transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp, err := attempt(ctx, ex.cluster, req, perTry)
 		if n >= max || ctx.Err() != nil || !retryable(ex.retry, resp, err) {
 			if err != nil && n > 0 && max > 0 {
-				ex.flags = flagRetryLimit
+				ex.flags |= accesslog.UpstreamRetryLimitExceeded
 			}
 			return resp, err
 		}
@@ -242,23 +262,23 @@ func errorReply(w http.ResponseWriter, r *http.Request, err error) {
 	ex := exchangeFrom(r.Context())
 	switch {
 	case errors.Is(r.Context().Err(), context.Canceled) && !isDeadline(err):
-		setFlag(ex, flagDownstreamClose)
+		setFlag(ex, accesslog.DownstreamConnectionTermination)
 		return // the client went away; there is no one to answer
 	case isDeadline(err):
-		setFlag(ex, flagUpstreamTimeout)
+		setFlag(ex, accesslog.UpstreamRequestTimeout)
 		localReply(w, r, http.StatusGatewayTimeout, bodyTimeout)
 	case errors.Is(err, errNoHealthyUpstream):
-		setFlag(ex, flagNoHealthyUp)
+		setFlag(ex, accesslog.NoHealthyUpstream)
 		localReply(w, r, http.StatusServiceUnavailable, bodyNoHealthy)
 	default:
-		setFlag(ex, flagUpstreamConnFail)
+		setFlag(ex, accesslog.UpstreamConnectionFailure)
 		localReply(w, r, http.StatusServiceUnavailable, bodyConnFail)
 	}
 }
 
-func setFlag(ex *exchange, f string) {
-	if ex != nil && ex.flags == "" {
-		ex.flags = f
+func setFlag(ex *exchange, f accesslog.ResponseFlags) {
+	if ex != nil {
+		ex.flags |= f
 	}
 }
 

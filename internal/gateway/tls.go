@@ -63,4 +63,3 @@ func serverTLS(t *ir.ListenerTLS, protocol ir.Protocol) (*tls.Config, error) {
 	}
 	return cfg, nil
 }
-

@@ -1,0 +1,111 @@
+package gateway
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/meshgate/meshgate/internal/gateway/accesslog"
+)
+
+// recorder notes the status and bytes of a response. It unwraps for
+// http.ResponseController, so flushing and hijacking (websockets) reach
+// the real connection.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	bytes  uint64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 || r.status == http.StatusSwitchingProtocols {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += uint64(n)
+	return n, err
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Hijack keeps working for callers that type-assert http.Hijacker.
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	r.status = http.StatusSwitchingProtocols
+	return http.NewResponseController(r.ResponseWriter).Hijack()
+}
+
+func (r *recorder) Flush() { http.NewResponseController(r.ResponseWriter).Flush() }
+
+// countingBody counts request body bytes.
+type countingBody struct {
+	io.ReadCloser
+	n uint64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += uint64(n)
+	return n, err
+}
+
+// observe records a finished request in the metrics and the access log.
+func (g *Gateway) observe(port uint32, r *http.Request, rec *recorder, received uint64, ex *exchange, start time.Time) {
+	st := ex.st
+	if st == nil {
+		return
+	}
+	end := time.Now()
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+		if isUpgrade(r) {
+			status = http.StatusSwitchingProtocols // the proxy answered on the hijacked connection
+		}
+	}
+	d := end.Sub(start)
+	obs := st.observers
+	if lm := obs.listeners[port]; lm != nil {
+		lm.RequestDone(status, d)
+		switch {
+		case ex.flags&accesslog.NoRouteFound != 0:
+			lm.NoRoute()
+		case ex.flags&accesslog.UpstreamOverflow != 0:
+			lm.Overflow()
+		}
+	}
+	if ex.decision.GatewayRoute != "" {
+		obs.routes[ex.decision.GatewayRoute].Observe(status, d)
+	}
+	if ex.decision.Cluster != "" {
+		cm := obs.clusters[ex.decision.Cluster]
+		if ex.attempts > 1 {
+			for range ex.attempts - 1 {
+				cm.Retry()
+			}
+		}
+		switch {
+		case ex.flags&accesslog.NoHealthyUpstream != 0:
+			cm.NoHealthyUpstream()
+		case ex.flags&accesslog.UpstreamRetryLimitExceeded != 0:
+			cm.RetryLimitExceeded()
+		}
+	}
+	if st.accessFormat == nil || st.accessLog == nil {
+		return
+	}
+	e := accesslog.Entry{StartTime: start, EndTime: end, RequestEnd: end, ResponseCode: status,
+		ResponseHeader: rec.Header(), ResponseFlags: ex.flags, BytesReceived: received, BytesSent: rec.bytes,
+		RouteName: ex.decision.GatewayRoute, UpstreamCluster: ex.decision.Cluster, UpstreamHost: ex.upstream,
+		UpstreamAttempts: uint32(ex.attempts)}
+	e.SetRequest(r)
+	st.accessLog.Log(st.accessFormat, &e)
+}
