@@ -22,6 +22,7 @@ import (
 	"github.com/meshgate/meshgate/internal/gateway/accesslog"
 	"github.com/meshgate/meshgate/internal/gateway/metrics"
 	"github.com/meshgate/meshgate/internal/gateway/router"
+	"github.com/meshgate/meshgate/internal/gateway/upstream"
 	"github.com/meshgate/meshgate/internal/ir"
 )
 
@@ -81,6 +82,9 @@ type Gateway struct {
 func New(opts Options) *Gateway {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Upstreams == nil {
+		opts.Upstreams = NewUpstreams(upstream.Options{Logger: opts.Logger, Metrics: opts.Metrics.Upstream()})
 	}
 	if opts.ReadHeaderTimeout == 0 {
 		opts.ReadHeaderTimeout = 10 * time.Second

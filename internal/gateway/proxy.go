@@ -239,6 +239,7 @@ func (transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		ex.attempts = n + 1
 		resp, err := attempt(ctx, ex.cluster, req, perTry)
+		ex.upstream = req.URL.Host // the endpoint the cluster chose
 		if n >= max || ctx.Err() != nil || !retryable(ex.retry, resp, err) {
 			if err != nil && n > 0 && max > 0 {
 				ex.flags |= accesslog.UpstreamRetryLimitExceeded

@@ -64,7 +64,7 @@ func scenarioGateway(t *testing.T, s scenario.Scenario) *ir.Gateway {
 			echo.Start(t, name, addr, nil)
 		}
 	}
-	g := New(Options{ListenHost: "127.0.0.1", Upstreams: newTestUpstreams()})
+	g := New(Options{ListenHost: "127.0.0.1"})
 	if err := g.Apply(cfg, cfg.Version()); err != nil {
 		t.Fatal(err)
 	}
@@ -160,35 +160,3 @@ func liveCase(t *testing.T, g *ir.Gateway, c scenario.Case) {
 		t.Errorf("edge headers missing: x-request-id %q, x-forwarded-for %q", rep.Header.Get("X-Request-Id"), rep.Header.Get("X-Forwarded-For"))
 	}
 }
-
-// testUpstreams dials each cluster's discovery address directly: enough
-// for routing tests; the upstream package has its own.
-type testUpstreams struct{ clusters map[string]http.RoundTripper }
-
-func newTestUpstreams() *testUpstreams { return &testUpstreams{} }
-
-func (u *testUpstreams) Update(cs []ir.Cluster) error {
-	m := map[string]http.RoundTripper{}
-	for _, c := range cs {
-		addr := net.JoinHostPort(c.Discovery.Hostname, strconv.Itoa(int(c.Discovery.Port)))
-		var p http.Protocols
-		if c.Protocol == ir.HTTP2 || c.Protocol == ir.GRPC {
-			p.SetUnencryptedHTTP2(true)
-		} else {
-			p.SetHTTP1(true)
-		}
-		tr := &http.Transport{Protocols: &p, DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		}}
-		m[c.Name] = tr
-	}
-	u.clusters = m
-	return nil
-}
-
-func (u *testUpstreams) Cluster(name string) (http.RoundTripper, bool) {
-	c, ok := u.clusters[name]
-	return c, ok
-}
-
-func (u *testUpstreams) Close() {}

@@ -2,9 +2,9 @@ package gateway
 
 import (
 	"errors"
-	"net"
 	"net/http"
 
+	"github.com/meshgate/meshgate/internal/gateway/upstream"
 	"github.com/meshgate/meshgate/internal/ir"
 )
 
@@ -20,11 +20,23 @@ type Upstreams interface {
 
 type upstreamCluster = http.RoundTripper
 
-var errNoHealthyUpstream = errors.New("no healthy upstream")
+// NewUpstreams returns the gateway's cluster manager (package upstream).
+func NewUpstreams(opts upstream.Options) Upstreams { return managed{upstream.NewManager(opts)} }
 
-// isConnectFailure reports whether an attempt failed to connect (as
-// opposed to failing after the request was sent).
-func isConnectFailure(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
+type managed struct{ m *upstream.Manager }
+
+func (u managed) Update(cs []ir.Cluster) error { u.m.Update(cs); return nil }
+func (u managed) Close()                       { u.m.Close() }
+func (u managed) Cluster(name string) (http.RoundTripper, bool) {
+	c, ok := u.m.Cluster(name)
+	if !ok {
+		return nil, false
+	}
+	return c, true
 }
+
+var errNoHealthyUpstream = upstream.ErrNoHealthyUpstream
+
+// isConnectFailure reports whether an attempt failed to connect (or to
+// complete TLS) as opposed to failing after the request was sent.
+func isConnectFailure(err error) bool { return errors.Is(err, upstream.ErrConnectionFailure) }

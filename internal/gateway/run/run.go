@@ -14,6 +14,7 @@ import (
 
 	"github.com/meshgate/meshgate/internal/gateway"
 	"github.com/meshgate/meshgate/internal/gateway/configclient"
+	"github.com/meshgate/meshgate/internal/gateway/metrics"
 )
 
 // Config is what one gateway process needs.
@@ -26,6 +27,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	Upstreams       gateway.Upstreams
 	Metrics         http.Handler // serves /stats/prometheus; may be nil
+	GatewayMetrics  *metrics.Metrics
 	Logger          *slog.Logger
 	Version         string
 }
@@ -37,7 +39,7 @@ func Gateway(ctx context.Context, cfg Config) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	g := gateway.New(gateway.Options{ListenHost: cfg.ListenHost, Upstreams: cfg.Upstreams, Logger: log})
+	g := gateway.New(gateway.Options{ListenHost: cfg.ListenHost, Upstreams: cfg.Upstreams, Logger: log, Metrics: cfg.GatewayMetrics})
 	client, err := configclient.New(cfg.Client, g.Apply)
 	if err != nil {
 		return err

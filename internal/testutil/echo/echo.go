@@ -97,6 +97,13 @@ func (s *Server) grpc(w http.ResponseWriter, r *http.Request, reply Reply) {
 	rc := http.NewResponseController(w)
 	rc.EnableFullDuplex()
 	info, _ := json.Marshal(reply)
+	if r.URL.Path == "/grpc.health.v1.Health/Check" {
+		ReadFrame(r.Body)
+		w.Write(Frame([]byte{0x08, 0x01})) // HealthCheckResponse{status: SERVING}
+		rc.Flush()
+		w.Header().Set("Grpc-Status", "0")
+		return
+	}
 	for {
 		msg, err := ReadFrame(r.Body)
 		if err != nil {

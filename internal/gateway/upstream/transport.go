@@ -1,0 +1,127 @@
+package upstream
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/netip"
+
+	"github.com/meshgate/meshgate/internal/ir"
+)
+
+// usesHTTP2 reports whether a cluster (or health check) protocol speaks
+// HTTP/2 to the upstream. Anything else, tcp and unknown values included,
+// is HTTP/1.1: the gateway only proxies HTTP.
+func usesHTTP2(p ir.Protocol) bool { return p == ir.HTTP2 || p == ir.GRPC }
+
+// protocolsFor is the transport protocol set: HTTP/2 by ALPN under TLS,
+// by prior knowledge (h2c) in plaintext, as Envoy's http2_protocol_options
+// clusters do; HTTP/1.1 otherwise.
+func protocolsFor(h2, withTLS bool) *http.Protocols {
+	p := new(http.Protocols)
+	switch {
+	case !h2:
+		p.SetHTTP1(true)
+	case withTLS:
+		p.SetHTTP2(true)
+	default:
+		p.SetUnencryptedHTTP2(true)
+	}
+	return p
+}
+
+// alpnFor is what the TLS client offers; it must agree with protocolsFor
+// or the transport would speak HTTP/1.1 on a connection the server set up
+// for h2.
+func alpnFor(h2 bool) []string {
+	if h2 {
+		return []string{"h2"}
+	}
+	return []string{"http/1.1"}
+}
+
+// newTransport builds an endpoint's pool. No response-header timeout: the
+// proxy bounds each attempt with the request context. No compression: a
+// proxy must pass bodies through as they are. No proxy from the
+// environment. No cap on connections (App Mesh raises Envoy's circuit
+// breakers to 2^31-1), and a large idle pool so keep-alive holds under load.
+func (c *Cluster) newTransport(ep *endpoint) *http.Transport {
+	t := &http.Transport{
+		Proxy:               nil,
+		MaxIdleConns:        0,
+		MaxIdleConnsPerHost: maxIdleConnsPerHost,
+		MaxConnsPerHost:     0,
+		IdleConnTimeout:     c.opts.IdleConnTimeout,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   c.h2,
+		Protocols:           protocolsFor(c.h2, c.scheme == "https"),
+	}
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) { return ep.dial(ctx) }
+	if c.scheme == "https" {
+		t.DialTLSContext = dial
+	} else {
+		t.DialContext = dial
+	}
+	return t
+}
+
+// newProbeTransport is a health-check pool for one endpoint: separate from
+// traffic, as Envoy's health checker keeps its own connection per host.
+func (c *Cluster) newProbeTransport(h2 bool, tlsCfg *tls.Config) *http.Transport {
+	t := &http.Transport{
+		Proxy:               nil,
+		MaxIdleConnsPerHost: 1,
+		IdleConnTimeout:     c.opts.IdleConnTimeout,
+		DisableCompression:  true,
+		ForceAttemptHTTP2:   h2,
+		Protocols:           protocolsFor(h2, tlsCfg != nil),
+	}
+	dial := func(ctx context.Context, _, addr string) (net.Conn, error) {
+		ap, err := netip.ParseAddrPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		return c.connect(ctx, ap, addr, nil, tlsCfg)
+	}
+	if tlsCfg != nil {
+		t.DialTLSContext = dial
+	} else {
+		t.DialContext = dial
+	}
+	return t
+}
+
+// connect opens a TCP connection and, with tlsCfg, completes the TLS
+// handshake, both within ConnectTimeout. Every failure is a *ConnectError
+// so the proxy can answer "connection failure" and retry policies can
+// match connect errors. track, when set, registers the connection with its
+// endpoint for draining.
+func (c *Cluster) connect(ctx context.Context, addr netip.AddrPort, hostport string, track *endpoint, tlsCfg *tls.Config) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.ConnectTimeout)
+	defer cancel()
+	raw, err := c.dialer.DialContext(ctx, "tcp", hostport)
+	if err != nil {
+		return nil, c.connectFailed(addr, false, err)
+	}
+	conn := raw
+	if track != nil {
+		if conn = track.track(raw); conn == nil {
+			return nil, c.connectFailed(addr, false, errEndpointClosed)
+		}
+	}
+	if tlsCfg == nil {
+		return conn, nil
+	}
+	tc := tls.Client(conn, tlsCfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		tc.Close()
+		return nil, c.connectFailed(addr, true, err)
+	}
+	return tc, nil
+}
+
+func (c *Cluster) connectFailed(addr netip.AddrPort, inTLS bool, err error) error {
+	c.opts.Metrics.ConnectFailure(c.name, addr, err)
+	return &ConnectError{Cluster: c.name, Endpoint: addr, TLS: inTLS, Err: err}
+}
