@@ -43,7 +43,7 @@ func (l *listener) sameAs(cfg ir.Listener) bool { return l.serving.Load().sameAs
 
 // newServing prepares the servers for cfg; nothing listens yet.
 func (g *Gateway) newServing(cfg ir.Listener, addr net.Addr) (*serving, error) {
-	tcfg, err := serverTLS(cfg.TLS, cfg.Protocol)
+	tcfg, err := serverTLS(cfg.TLS, cfg.Protocol, cfg.Port, g.log)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 
 	"github.com/meshgate/meshgate/internal/gateway/tlsfiles"
 	"github.com/meshgate/meshgate/internal/ir"
@@ -12,21 +13,22 @@ import (
 // serverTLS builds the TLS configuration of a listener. Certificates and
 // trust bundles come from files and are re-read when the files change, so
 // each handshake sees the current ones.
-func serverTLS(t *ir.ListenerTLS, protocol ir.Protocol) (*tls.Config, error) {
+func serverTLS(t *ir.ListenerTLS, protocol ir.Protocol, port uint32, log *slog.Logger) (*tls.Config, error) {
 	if t == nil || t.Mode == ir.TLSDisabled {
 		return nil, nil
 	}
 	if t.Certificate.SDS != "" {
 		return nil, fmt.Errorf("listener certificate from SDS secret %q: the Go gateway reads certificates from files only; use file certificates or Envoy", t.Certificate.SDS)
 	}
-	kp := tlsfiles.NewKeyPair(t.Certificate.CertificateChain, t.Certificate.PrivateKey)
-	if _, err := kp.Certificate(); err != nil {
-		return nil, err
+	kp := tlsfiles.Watch([]string{t.Certificate.CertificateChain, t.Certificate.PrivateKey}, tlsfiles.CheckEvery,
+		log.With("listener", port, "files", "certificate"), tlsfiles.ParseKeyPair)
+	if _, err := kp.Get(); err != nil {
+		return nil, fmt.Errorf("listener certificate: %w", err)
 	}
 	cfg := &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-			return kp.Certificate()
+			return kp.Get()
 		},
 		NextProtos: []string{"http/1.1"},
 	}
@@ -37,9 +39,10 @@ func serverTLS(t *ir.ListenerTLS, protocol ir.Protocol) (*tls.Config, error) {
 		if v.TrustSDS != "" {
 			return nil, fmt.Errorf("client validation from SDS secret %q: the Go gateway reads trust bundles from files only", v.TrustSDS)
 		}
-		pool := tlsfiles.NewPool(v.TrustChain)
-		if _, err := pool.CertPool(); err != nil {
-			return nil, err
+		pool := tlsfiles.Watch([]string{v.TrustChain}, tlsfiles.CheckEvery,
+			log.With("listener", port, "files", "client trust bundle"), tlsfiles.ParseBundle)
+		if _, err := pool.Get(); err != nil {
+			return nil, fmt.Errorf("listener client trust bundle: %w", err)
 		}
 		sans := v.SubjectAltNames
 		// mTLS: a client certificate is required and checked against the
@@ -54,11 +57,11 @@ func serverTLS(t *ir.ListenerTLS, protocol ir.Protocol) (*tls.Config, error) {
 				}
 				certs = append(certs, c)
 			}
-			p, err := pool.CertPool()
+			p, err := pool.Get()
 			if err != nil {
 				return err
 			}
-			return tlsfiles.VerifyChain(certs, p, x509.ExtKeyUsageClientAuth, sans)
+			return tlsfiles.VerifyChain(certs, p, sans)
 		}
 	}
 	return cfg, nil

@@ -2,7 +2,9 @@
 // and loads them again when the files change, so a rotated certificate is
 // used without a restart (Envoy re-reads file-based certificates through
 // its file watcher; the gateway does the same by checking the files'
-// modification times, at most once per CheckEvery).
+// modification times and sizes), and verifies peers the way Envoy's
+// validation context does: the chain against a bundle, the SANs by exact
+// match.
 package tlsfiles
 
 import (
@@ -10,129 +12,73 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
-	"sync"
-	"time"
 )
 
-// CheckEvery bounds how often a file's modification time is looked at.
-var CheckEvery = 2 * time.Second
-
-// watched is a value built from files, rebuilt when any of them changes.
-type watched[T any] struct {
-	paths []string
-	load  func() (T, error)
-
-	mu      sync.Mutex
-	value   T
-	loaded  bool
-	stamps  []time.Time
-	checked time.Time
-}
-
-func (w *watched[T]) get() (T, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	now := time.Now()
-	if w.loaded && now.Sub(w.checked) < CheckEvery {
-		return w.value, nil
-	}
-	w.checked = now
-	stamps := make([]time.Time, len(w.paths))
-	for i, p := range w.paths {
-		fi, err := os.Stat(p)
-		if err != nil {
-			if w.loaded {
-				return w.value, nil // keep serving what was loaded while a file is being replaced
-			}
-			return w.value, fmt.Errorf("tls file %s: %w", p, err)
-		}
-		stamps[i] = fi.ModTime()
-	}
-	if w.loaded && slices.Equal(stamps, w.stamps) {
-		return w.value, nil
-	}
-	v, err := w.load()
+// ParseKeyPair parses [certificate chain PEM, private key PEM].
+func ParseKeyPair(contents [][]byte) (*tls.Certificate, error) {
+	c, err := tls.X509KeyPair(contents[0], contents[1])
 	if err != nil {
-		if w.loaded {
-			return w.value, nil // a half-written rotation: keep the last good one
-		}
-		return v, err
+		return nil, err
 	}
-	w.value, w.loaded, w.stamps = v, true, stamps
-	return v, nil
+	return &c, nil
 }
 
-// KeyPair is a certificate chain and private key from PEM files.
-type KeyPair struct{ w *watched[*tls.Certificate] }
-
-// NewKeyPair returns a key pair read from the files when first used.
-func NewKeyPair(certFile, keyFile string) *KeyPair {
-	return &KeyPair{w: &watched[*tls.Certificate]{paths: []string{certFile, keyFile}, load: func() (*tls.Certificate, error) {
-		c, err := tls.LoadX509KeyPair(certFile, keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("loading key pair %s, %s: %w", certFile, keyFile, err)
-		}
-		return &c, nil
-	}}}
+// ParseBundle parses [trust bundle PEM].
+func ParseBundle(contents [][]byte) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(contents[0]) {
+		return nil, errors.New("no PEM certificate in the trust bundle")
+	}
+	return pool, nil
 }
 
-// Certificate returns the current key pair.
-func (k *KeyPair) Certificate() (*tls.Certificate, error) { return k.w.get() }
-
-// Pool is a trust bundle: CA certificates from a PEM file.
-type Pool struct{ w *watched[*x509.CertPool] }
-
-// NewPool returns a trust bundle read from the file when first used.
-func NewPool(file string) *Pool {
-	return &Pool{w: &watched[*x509.CertPool]{paths: []string{file}, load: func() (*x509.CertPool, error) {
-		pem, err := os.ReadFile(file)
-		if err != nil {
-			return nil, err
-		}
-		p := x509.NewCertPool()
-		if !p.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("trust bundle %s holds no PEM certificate", file)
-		}
-		return p, nil
-	}}}
-}
-
-// CertPool returns the current bundle.
-func (p *Pool) CertPool() (*x509.CertPool, error) { return p.w.get() }
-
-// ErrSANMismatch: the peer certificate names none of the expected SANs.
-var ErrSANMismatch = errors.New("peer certificate has none of the expected subject alternative names")
-
-// VerifyChain checks a peer's certificate chain against pool for the given
-// usage and, when sans is not empty, that the leaf carries one of them as a
-// DNS or URI SAN (exact match). It is for tls.Config.VerifyConnection,
-// because matching a SAN list is not hostname verification.
-func VerifyChain(certs []*x509.Certificate, pool *x509.CertPool, usage x509.ExtKeyUsage, sans []string) error {
+// VerifyChain checks a peer's certificate chain against roots and, when
+// sans is not empty, that the leaf carries one of them (MatchSAN). Go's
+// hostname verification is not used: App Mesh checks SANs by exact match
+// against its list, not against the name dialed. Like Envoy, any extended
+// key usage is accepted.
+func VerifyChain(certs []*x509.Certificate, roots *x509.CertPool, sans []string) error {
 	if len(certs) == 0 {
 		return errors.New("peer presented no certificate")
 	}
-	inter := x509.NewCertPool()
-	for _, c := range certs[1:] {
-		inter.AddCert(c)
-	}
-	if _, err := certs[0].Verify(x509.VerifyOptions{Roots: pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{usage}}); err != nil {
-		return fmt.Errorf("peer certificate: %w", err)
-	}
-	if len(sans) == 0 {
-		return nil
-	}
 	leaf := certs[0]
-	for _, want := range sans {
-		if slices.Contains(leaf.DNSNames, want) {
-			return nil
-		}
-		for _, u := range leaf.URIs {
-			if u.String() == want {
-				return nil
-			}
+	opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool(),
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	for _, ic := range certs[1:] {
+		opts.Intermediates.AddCert(ic)
+	}
+	if _, err := leaf.Verify(opts); err != nil {
+		return fmt.Errorf("certificate verification: %w", err)
+	}
+	if len(sans) > 0 && !MatchSAN(leaf, sans) {
+		return fmt.Errorf("certificate SANs %v match none of %v", LeafSANs(leaf), sans)
+	}
+	return nil
+}
+
+// MatchSAN is Envoy's exact SAN matcher: any DNS, URI, email or IP SAN of
+// the leaf equal to any wanted name. No wildcard expansion: App Mesh
+// rejects wildcard SAN matches.
+func MatchSAN(leaf *x509.Certificate, want []string) bool {
+	for _, got := range LeafSANs(leaf) {
+		if slices.Contains(want, got) {
+			return true
 		}
 	}
-	return ErrSANMismatch
+	return false
+}
+
+// LeafSANs lists a certificate's SANs as strings.
+func LeafSANs(leaf *x509.Certificate) []string {
+	out := make([]string, 0, len(leaf.DNSNames)+len(leaf.URIs)+len(leaf.EmailAddresses)+len(leaf.IPAddresses))
+	out = append(out, leaf.DNSNames...)
+	for _, u := range leaf.URIs {
+		out = append(out, u.String())
+	}
+	out = append(out, leaf.EmailAddresses...)
+	for _, ip := range leaf.IPAddresses {
+		out = append(out, ip.String())
+	}
+	return out
 }

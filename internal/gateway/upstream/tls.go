@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/meshgate/meshgate/internal/gateway/tlsfiles"
 	"github.com/meshgate/meshgate/internal/ir"
 )
 
@@ -35,10 +36,10 @@ func newTLSSource(name string, t *ir.UpstreamTLS, opts *Options) (*tlsSource, er
 			sds, secret := opts.SDS, c.SDS
 			s.cert = func() (*tls.Certificate, error) { return sds.Certificate(secret) }
 		case c.CertificateChain != "" && c.PrivateKey != "":
-			files := newFileSet([]string{c.CertificateChain, c.PrivateKey}, opts.FileRecheck,
-				log.With("files", "client certificate"), parseKeyPair)
-			s.cert = files.get
-			files.get() // load now, so a bad path is logged at Update
+			files := tlsfiles.Watch([]string{c.CertificateChain, c.PrivateKey}, opts.FileRecheck,
+				log.With("files", "client certificate"), tlsfiles.ParseKeyPair)
+			s.cert = files.Get
+			files.Get() // load now, so a bad path is logged at Update
 		default:
 			return nil, errors.New("client certificate needs both a certificate chain and a private key file, or an SDS name")
 		}
@@ -52,10 +53,10 @@ func newTLSSource(name string, t *ir.UpstreamTLS, opts *Options) (*tlsSource, er
 			sds, secret := opts.SDS, v.TrustSDS
 			s.trust = func() (*x509.CertPool, error) { return sds.TrustBundle(secret) }
 		case v.TrustChain != "":
-			files := newFileSet([]string{v.TrustChain}, opts.FileRecheck,
-				log.With("files", "trust bundle"), parseBundle)
-			s.trust = files.get
-			files.get()
+			files := tlsfiles.Watch([]string{v.TrustChain}, opts.FileRecheck,
+				log.With("files", "trust bundle"), tlsfiles.ParseBundle)
+			s.trust = files.Get
+			files.Get()
 		default:
 			return nil, errors.New("validation without a trust bundle (file or SDS)")
 		}
@@ -93,71 +94,11 @@ func (s *tlsSource) config(sni string, alpn []string) *tls.Config {
 // verify checks the peer chain against the trust bundle and the leaf's
 // SANs against the configured names. It runs on resumed sessions too.
 func (s *tlsSource) verify(cs tls.ConnectionState) error {
-	if len(cs.PeerCertificates) == 0 {
-		return errors.New("upstream presented no certificate")
-	}
 	roots, err := s.trust()
 	if err != nil {
 		return fmt.Errorf("trust bundle: %w", err)
 	}
-	leaf := cs.PeerCertificates[0]
-	opts := x509.VerifyOptions{
-		Roots:         roots,
-		Intermediates: x509.NewCertPool(),
-		// Envoy does not require the serverAuth extended key usage.
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	}
-	for _, ic := range cs.PeerCertificates[1:] {
-		opts.Intermediates.AddCert(ic)
-	}
-	if _, err := leaf.Verify(opts); err != nil {
-		return fmt.Errorf("certificate verification: %w", err)
-	}
-	if len(s.sans) > 0 && !matchSAN(leaf, s.sans) {
-		return fmt.Errorf("certificate SANs %v match none of %v", leafSANs(leaf), s.sans)
-	}
-	return nil
-}
-
-// matchSAN is Envoy's exact SAN matcher: any DNS, URI, email or IP SAN of
-// the leaf equal to any wanted name. No wildcard expansion: App Mesh
-// rejects wildcard SAN matches.
-func matchSAN(leaf *x509.Certificate, want []string) bool {
-	for _, got := range leafSANs(leaf) {
-		if slices.Contains(want, got) {
-			return true
-		}
-	}
-	return false
-}
-
-func leafSANs(leaf *x509.Certificate) []string {
-	out := make([]string, 0, len(leaf.DNSNames)+len(leaf.URIs)+len(leaf.EmailAddresses)+len(leaf.IPAddresses))
-	out = append(out, leaf.DNSNames...)
-	for _, u := range leaf.URIs {
-		out = append(out, u.String())
-	}
-	out = append(out, leaf.EmailAddresses...)
-	for _, ip := range leaf.IPAddresses {
-		out = append(out, ip.String())
-	}
-	return out
-}
-
-func parseKeyPair(contents [][]byte) (*tls.Certificate, error) {
-	c, err := tls.X509KeyPair(contents[0], contents[1])
-	if err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
-
-func parseBundle(contents [][]byte) (*x509.CertPool, error) {
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(contents[0]) {
-		return nil, errors.New("no PEM certificate in the trust bundle")
-	}
-	return pool, nil
+	return tlsfiles.VerifyChain(cs.PeerCertificates, roots, s.sans)
 }
 
 // describeTLS is a short form for logs.

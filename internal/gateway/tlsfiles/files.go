@@ -1,4 +1,4 @@
-package upstream
+package tlsfiles
 
 import (
 	"fmt"
@@ -8,12 +8,12 @@ import (
 	"time"
 )
 
-// fileSet is a value parsed from files, re-read when any file's
+// Files is a value parsed from files, re-read when any file's
 // modification time or size changes, checked at most once per interval.
 // Rotation therefore needs no restart, and a half-written rotation (a new
 // certificate next to the old key) keeps the last good value until the
 // files agree again.
-type fileSet[T any] struct {
+type Files[T any] struct {
 	paths []string
 	parse func(contents [][]byte) (T, error)
 	every time.Duration
@@ -32,13 +32,14 @@ type fileStamp struct {
 	size int64
 }
 
-func newFileSet[T any](paths []string, every time.Duration, log *slog.Logger, parse func([][]byte) (T, error)) *fileSet[T] {
-	return &fileSet[T]{paths: paths, parse: parse, every: every, log: log}
+// Watch returns files parsed by parse, read on the first Get.
+func Watch[T any](paths []string, every time.Duration, log *slog.Logger, parse func([][]byte) (T, error)) *Files[T] {
+	return &Files[T]{paths: paths, parse: parse, every: every, log: log}
 }
 
-// get returns the current value, or the error that kept any value from
+// Get returns the current value, or the error that kept any value from
 // ever loading.
-func (f *fileSet[T]) get() (T, error) {
+func (f *Files[T]) Get() (T, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := time.Now()
@@ -57,22 +58,22 @@ func (f *fileSet[T]) get() (T, error) {
 	if err != nil {
 		if f.lastErr == nil || f.lastErr.Error() != err.Error() {
 			if f.loaded {
-				f.log.Warn("upstream: reloading files failed; keeping the last good version", "err", err)
+				f.log.Warn("reloading TLS files failed; keeping the last good version", "err", err)
 			} else {
-				f.log.Error("upstream: loading files failed", "err", err)
+				f.log.Error("loading TLS files failed", "err", err)
 			}
 		}
 		f.lastErr = err
 		return f.val, f.errLocked()
 	}
 	if f.loaded {
-		f.log.Info("upstream: files changed; reloaded")
+		f.log.Info("TLS files changed; reloaded")
 	}
 	f.val, f.loaded, f.stamps, f.lastErr = v, true, stamps, nil
 	return v, nil
 }
 
-func (f *fileSet[T]) errLocked() error {
+func (f *Files[T]) errLocked() error {
 	if f.loaded {
 		return nil
 	}
@@ -82,7 +83,7 @@ func (f *fileSet[T]) errLocked() error {
 	return fmt.Errorf("files %v not loaded yet", f.paths)
 }
 
-func (f *fileSet[T]) read() (T, error) {
+func (f *Files[T]) read() (T, error) {
 	contents := make([][]byte, len(f.paths))
 	for i, p := range f.paths {
 		b, err := os.ReadFile(p)
@@ -118,3 +119,6 @@ func sameStamps(a, b []fileStamp) bool {
 	}
 	return true
 }
+
+// CheckEvery is how often the gateway looks at certificate files.
+const CheckEvery = 2 * time.Second
