@@ -188,7 +188,7 @@ func TestTLSMaterialAppearsLater(t *testing.T) {
 	if _, _, err := get(t, c, "/"); !errors.Is(err, ErrConnectionFailure) {
 		t.Fatalf("without files: err = %v", err)
 	}
-	if logs.count("loading files failed") == 0 {
+	if logs.count("loading TLS files failed") == 0 {
 		t.Fatalf("missing files not logged")
 	}
 	c1, k1, _ := ca.issue(t, "client-1", nil, nil)
