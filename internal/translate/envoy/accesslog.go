@@ -1,6 +1,7 @@
 package envoy
 
 import (
+	"fmt"
 	"strings"
 
 	accesslog "github.com/envoyproxy/go-control-plane/envoy/config/accesslog/v3"
@@ -16,6 +17,9 @@ func (t *translator) accessLogs() ([]*accesslog.AccessLog, error) {
 	l := t.g.AccessLog
 	if l == nil {
 		return nil, nil
+	}
+	if l.Path == "" {
+		return nil, fmt.Errorf("access log without a path")
 	}
 	cfg := &filelog.FileAccessLog{Path: l.Path}
 	switch {

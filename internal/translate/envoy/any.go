@@ -14,7 +14,11 @@ import (
 // marshalAny packs m deterministically: anypb.New does not sort map
 // entries (a JSON access-log format, typed_extension_protocol_options), so
 // equal IRs could otherwise give different bytes and a new version hash.
+// It also validates m: Translate's final check does not look inside Anys.
 func marshalAny(m proto.Message) (*anypb.Any, error) {
+	if err := ValidateDeep(m); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, m.ProtoReflect().Descriptor().FullName(), err)
+	}
 	a := &anypb.Any{}
 	if err := anypb.MarshalFrom(a, m, proto.MarshalOptions{Deterministic: true}); err != nil {
 		return nil, fmt.Errorf("pack %s: %w", m.ProtoReflect().Descriptor().FullName(), err)

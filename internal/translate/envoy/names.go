@@ -2,6 +2,8 @@ package envoy
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
@@ -60,9 +62,29 @@ func (n names) egressRoutes() string { return fmt.Sprintf("rds_egress_%d", n.egr
 
 // internalAuthority is the authority of the hop into the egress listener:
 // it names the (virtual service, port) whose router stage runs there.
-// Virtual service names hold no ':', so the pair is unambiguous.
+// Names may hold any character but "/", while an authority takes few and
+// Envoy matches domains case-insensitively; so every byte other than a
+// lower-case letter, a digit, "-", ".", "_" or "~" is percent-encoded
+// (lower-case hex). Usual names ("colorteller.default.svc.cluster.local")
+// stay as they are, and distinct pairs keep distinct authorities.
 func internalAuthority(service string, port uint32) string {
-	return fmt.Sprintf("%s:%d", service, port)
+	p := ":" + strconv.FormatUint(uint64(port), 10)
+	if strings.IndexFunc(service, func(r rune) bool { return !authoritySafe(r) }) < 0 {
+		return service + p
+	}
+	var b strings.Builder
+	for i := 0; i < len(service); i++ {
+		if c := service[i]; authoritySafe(rune(c)) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02x", c)
+		}
+	}
+	return b.String() + p
+}
+
+func authoritySafe(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }
 
 // ResourceName is the xDS name of a resource: its name, or the cluster

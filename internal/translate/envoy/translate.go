@@ -17,6 +17,7 @@ package envoy
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -82,11 +83,16 @@ func Translate(g *ir.Gateway, o Options) (*Resources, error) {
 	if err != nil {
 		return nil, fmt.Errorf("envoy: gateway %s/%s: %w", g.Mesh, g.Name, err)
 	}
-	if err := Validate(res); err != nil {
-		return nil, fmt.Errorf("envoy: gateway %s/%s: %w", g.Mesh, g.Name, err)
+	if err := validate(res, false); err != nil {
+		return nil, fmt.Errorf("envoy: gateway %s/%s: %w: %w", g.Mesh, g.Name, ErrInvalid, err)
 	}
 	return res, nil
 }
+
+// ErrInvalid marks a translation whose output failed Validate: a bug here,
+// since every IR Envoy cannot take should be refused with its own error
+// before. The output is withheld all the same.
+var ErrInvalid = errors.New("generated resources fail validation")
 
 // translator holds what every part of one translation needs.
 type translator struct {
@@ -109,9 +115,13 @@ func (t *translator) translate() (*Resources, error) {
 		if err != nil {
 			return nil, fmt.Errorf("listener %d: %w", l.Port, err)
 		}
+		hop, err := t.selfRedirectCluster(l)
+		if err != nil {
+			return nil, fmt.Errorf("listener %d: %w", l.Port, err)
+		}
 		res.Listeners = append(res.Listeners, lis)
 		res.Routes = append(res.Routes, rc)
-		res.Clusters = append(res.Clusters, t.selfRedirectCluster(l))
+		res.Clusters = append(res.Clusters, hop)
 	}
 	egress, err := t.egressListener()
 	if err != nil {
@@ -123,7 +133,12 @@ func (t *translator) translate() (*Resources, error) {
 		return nil, err
 	}
 	res.Routes = append(res.Routes, rc)
+	seen := map[string]bool{}
 	for _, c := range t.g.Clusters {
+		if seen[c.Name] {
+			return nil, fmt.Errorf("cluster %s appears twice", c.Name)
+		}
+		seen[c.Name] = true
 		cl, err := t.cluster(c)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
