@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/meshgate/meshgate/internal/service"
@@ -19,6 +21,16 @@ type serverFlags struct {
 	quotas    service.Quotas
 	logLevel  string
 	logFormat string
+
+	xdsListen     string // "" disables the TCP xDS listener
+	xdsSocket     string // "" disables the unix socket
+	xdsTLSCert    string
+	xdsTLSKey     string
+	xdsMaxProxies int
+	// gateways runs a gateway per virtual gateway in-process (meshgate up).
+	gateways          bool
+	gatewayListenHost string
+	adminListen       string // "" disables the admin server
 }
 
 // envString returns the environment variable's value, or def when unset.
@@ -27,6 +39,19 @@ func envString(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// envInt is envString for integers.
+func envInt(name string, def int) (int, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q: not an integer", name, v)
+	}
+	return n, nil
 }
 
 // quotaFlag collects repeated --quota name=value flags.
@@ -59,6 +84,38 @@ func parseServerFlags(cmd string, args []string) (*serverFlags, error) {
 		"debug, info, warn or error (env MESHGATE_LOG_LEVEL)")
 	fs.StringVar(&f.logFormat, "log-format", envString("MESHGATE_LOG_FORMAT", "text"),
 		"text or json (env MESHGATE_LOG_FORMAT)")
+	fs.StringVar(&f.xdsListen, "xds-listen", envString("MESHGATE_XDS_LISTEN", "127.0.0.1:7071"),
+		"address of the xDS (ADS) server for Envoy and meshgate gateways; empty disables it (env MESHGATE_XDS_LISTEN)")
+	socketDefault := ""
+	if cmd == "up" {
+		socketDefault = "meshgate-data/xds.sock"
+	}
+	fs.StringVar(&f.xdsSocket, "xds-socket", envString("MESHGATE_XDS_SOCKET", socketDefault),
+		"unix socket the xDS server also listens on, always plaintext (APPMESH_XDS_ENDPOINT=unix://PATH); empty disables it (env MESHGATE_XDS_SOCKET)")
+	gatewaysDefault, gwHost := "false", ""
+	if cmd == "up" {
+		gatewaysDefault, gwHost = "true", "127.0.0.1"
+	}
+	gw, err := strconv.ParseBool(envString("MESHGATE_GATEWAYS", gatewaysDefault))
+	if err != nil {
+		return nil, fmt.Errorf("MESHGATE_GATEWAYS: %w", err)
+	}
+	fs.BoolVar(&f.gateways, "gateways", gw,
+		"also run a gateway for every virtual gateway in the store, started, reconfigured and stopped with them (default true for up; env MESHGATE_GATEWAYS)")
+	fs.StringVar(&f.gatewayListenHost, "gateway-listen-host", envString("MESHGATE_GATEWAY_LISTEN_HOST", gwHost),
+		"address the in-process gateways' listeners bind to; empty = all interfaces (default 127.0.0.1 for up; env MESHGATE_GATEWAY_LISTEN_HOST)")
+	fs.StringVar(&f.xdsTLSCert, "xds-tls-cert", envString("MESHGATE_XDS_TLS_CERT", ""),
+		"PEM certificate (chain) of the xDS TCP listener; with --xds-tls-key it serves TLS (env MESHGATE_XDS_TLS_CERT)")
+	fs.StringVar(&f.xdsTLSKey, "xds-tls-key", envString("MESHGATE_XDS_TLS_KEY", ""),
+		"PEM private key of --xds-tls-cert (env MESHGATE_XDS_TLS_KEY)")
+	maxProxies, err := envInt("MESHGATE_XDS_MAX_PROXIES", 50)
+	if err != nil {
+		return nil, err
+	}
+	fs.IntVar(&f.xdsMaxProxies, "xds-max-proxies", maxProxies,
+		"proxies one virtual gateway may have connected; more are refused with RESOURCE_EXHAUSTED; 0 = no limit (env MESHGATE_XDS_MAX_PROXIES)")
+	fs.StringVar(&f.adminListen, "admin-listen", envString("MESHGATE_ADMIN_LISTEN", "127.0.0.1:7072"),
+		"address of the admin server (/ready, /metrics, /debug/xds); empty disables it (env MESHGATE_ADMIN_LISTEN)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: meshgate %s [flags]\n\nFlags:\n", cmd)
 		fs.PrintDefaults()
@@ -73,6 +130,12 @@ func parseServerFlags(cmd string, args []string) (*serverFlags, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if (f.xdsTLSCert == "") != (f.xdsTLSKey == "") {
+		return nil, errors.New("--xds-tls-cert and --xds-tls-key go together")
+	}
+	if f.xdsMaxProxies < 0 {
+		return nil, fmt.Errorf("--xds-max-proxies %d: want 0 (no limit) or more", f.xdsMaxProxies)
 	}
 	return f, nil
 }

@@ -10,13 +10,19 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/meshgate/meshgate/internal/api"
 	"github.com/meshgate/meshgate/internal/service"
 	"github.com/meshgate/meshgate/internal/store"
 	"github.com/meshgate/meshgate/internal/store/sqlite"
+	"github.com/meshgate/meshgate/internal/xds"
 )
 
 // openStore opens the store a --store value names.
@@ -47,7 +53,25 @@ func runServer(cmd string, args []string) error {
 		return err
 	}
 	defer st.Close()
-	svc, err := service.New(st, service.Config{Region: f.region, AccountID: f.accountID, Quotas: f.quotas, Logger: log})
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	var xsrv *xds.Server
+	apiStore := st
+	if f.xdsListen != "" || f.xdsSocket != "" {
+		maxProxies := f.xdsMaxProxies
+		if maxProxies == 0 {
+			maxProxies = -1 // no limit
+		}
+		xsrv, err = xds.New(xds.Config{Store: st, Region: f.region, AccountID: f.accountID, Envoy: envoyResources,
+			TLSCertFile: f.xdsTLSCert, TLSKeyFile: f.xdsTLSKey, Registry: reg, Logger: log, MaxProxiesPerGateway: maxProxies})
+		if err != nil {
+			return err
+		}
+		// API writes reach proxies at once instead of at the next poll.
+		apiStore = xds.KickOnWrite(st, xsrv.Kick)
+	}
+	svc, err := service.New(apiStore, service.Config{Region: f.region, AccountID: f.accountID, Quotas: f.quotas, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -55,11 +79,107 @@ func runServer(cmd string, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", f.apiListen)
+
+	ls, err := listen(f)
 	if err != nil {
-		return fmt.Errorf("--api-listen: %w", err)
+		return err
 	}
-	srv := &http.Server{
+	defer ls.close()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	apiSrv := httpServer(h)
+	wg.Go(func() { serveHTTP(apiSrv, ls.api, "the App Mesh API", cancel) })
+	if ls.admin != nil {
+		adminSrv := httpServer(adminHandler(xsrv, reg))
+		wg.Go(func() { serveHTTP(adminSrv, ls.admin, "the admin server", cancel) })
+		defer shutdown(adminSrv)
+	}
+	if xsrv != nil {
+		wg.Go(func() {
+			if err := xsrv.Run(ctx, ls.xds, ls.xdsSocket); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	if f.gateways {
+		if xsrv == nil {
+			return errors.New("--gateways needs the xDS server (--xds-listen or --xds-socket)")
+		}
+		sup, err := gatewaySupervisor(f, st, ls, reg, log)
+		if err != nil {
+			return err
+		}
+		wg.Go(func() { sup.Run(ctx) })
+	}
+	log.Info("meshgate serving", "cmd", cmd, "api", "http://"+ls.api.Addr().String(),
+		"xds", addrOf(ls.xds), "xdsSocket", addrOf(ls.xdsSocket), "xdsTLS", f.xdsTLSCert != "",
+		"admin", addrOf(ls.admin), "store", f.store, "region", f.region, "account", f.accountID)
+	<-ctx.Done()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		shutdown(apiSrv)
+		return err
+	}
+	log.Info("shutting down")
+	return shutdown(apiSrv)
+}
+
+// listeners are the server's sockets; nil when disabled.
+type listeners struct {
+	api, xds, xdsSocket, admin net.Listener
+}
+
+// listen opens every socket before anything serves, so a taken port fails
+// the start rather than half of the server.
+func listen(f *serverFlags) (*listeners, error) {
+	ls := &listeners{}
+	var err error
+	if ls.api, err = net.Listen("tcp", f.apiListen); err != nil {
+		return nil, fmt.Errorf("--api-listen: %w", err)
+	}
+	if f.xdsListen != "" {
+		if ls.xds, err = net.Listen("tcp", f.xdsListen); err != nil {
+			ls.close()
+			return nil, fmt.Errorf("--xds-listen: %w", err)
+		}
+	}
+	if f.xdsSocket != "" {
+		if ls.xdsSocket, err = xds.ListenUnix(f.xdsSocket); err != nil {
+			ls.close()
+			return nil, fmt.Errorf("--xds-socket: %w", err)
+		}
+	}
+	if f.adminListen != "" {
+		if ls.admin, err = net.Listen("tcp", f.adminListen); err != nil {
+			ls.close()
+			return nil, fmt.Errorf("--admin-listen: %w", err)
+		}
+	}
+	return ls, nil
+}
+
+func (ls *listeners) close() {
+	for _, l := range []net.Listener{ls.api, ls.xds, ls.xdsSocket, ls.admin} {
+		if l != nil {
+			l.Close()
+		}
+	}
+}
+
+func addrOf(l net.Listener) string {
+	if l == nil {
+		return "off"
+	}
+	return l.Addr().String()
+}
+
+func httpServer(h http.Handler) *http.Server {
+	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
@@ -67,19 +187,29 @@ func runServer(cmd string, args []string) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("meshgate serving the App Mesh API", "cmd", cmd, "api", "http://"+ln.Addr().String(),
-		"store", f.store, "region", f.region, "account", f.accountID)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+}
+
+// serveHTTP serves until Shutdown; any other end stops the process.
+func serveHTTP(srv *http.Server, ln net.Listener, what string, fail context.CancelCauseFunc) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fail(fmt.Errorf("%s: %w", what, err))
 	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+}
+
+func shutdown(srv *http.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	return srv.Shutdown(ctx)
+}
+
+// adminHandler is the xDS server's admin endpoints, or, with xDS off,
+// readiness and metrics alone.
+func adminHandler(xsrv *xds.Server, reg *prometheus.Registry) http.Handler {
+	if xsrv != nil {
+		return xsrv.AdminHandler()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ready") })
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
 }

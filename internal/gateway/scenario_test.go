@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/internal/ir"
-	"github.com/meshgate/meshgate/internal/model"
 	"github.com/meshgate/meshgate/internal/scenario"
 	"github.com/meshgate/meshgate/internal/testutil/echo"
 	"github.com/meshgate/meshgate/internal/translate"
@@ -46,11 +45,7 @@ func TestScenariosLive(t *testing.T) {
 // and a gateway serving it on 127.0.0.1.
 func scenarioGateway(t *testing.T, s scenario.Scenario) *ir.Gateway {
 	t.Helper()
-	st := s.Store(t)
-	m, err := model.Load(context.Background(), st, model.GatewayKey{Mesh: s.Mesh, Name: s.Gateway})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := s.Model(t)
 	cfg, err := translate.Gateway(m)
 	if err != nil {
 		t.Fatal(err)

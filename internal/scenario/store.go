@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/internal/api"
+	"github.com/meshgate/meshgate/internal/ir"
+	"github.com/meshgate/meshgate/internal/model"
 	"github.com/meshgate/meshgate/internal/service"
 	"github.com/meshgate/meshgate/internal/store"
 	"github.com/meshgate/meshgate/internal/store/sqlite"
+	"github.com/meshgate/meshgate/internal/translate"
 )
 
 // Store creates the scenario through a real App Mesh API server on
@@ -51,4 +54,26 @@ func (s Scenario) Store(t testing.TB) store.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// Model creates the scenario and loads the model snapshot of its gateway.
+func (s Scenario) Model(t testing.TB) *model.Gateway {
+	t.Helper()
+	m, err := model.Load(context.Background(), s.Store(t), model.GatewayKey{Mesh: s.Mesh, Name: s.Gateway})
+	if err != nil {
+		t.Fatalf("scenario %s: %v", s.Name, err)
+	}
+	return m
+}
+
+// IR creates the scenario and translates its gateway. The gateway's UID,
+// random per run, is set to "uid" so outputs compare across runs.
+func (s Scenario) IR(t testing.TB) *ir.Gateway {
+	t.Helper()
+	g, err := translate.Gateway(s.Model(t))
+	if err != nil {
+		t.Fatalf("scenario %s: %v", s.Name, err)
+	}
+	g.UID = "uid"
+	return g
 }

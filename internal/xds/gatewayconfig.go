@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -59,6 +60,11 @@ func init() {
 	gatewayConfigDesc = file.Messages().ByName("GatewayConfig")
 	fields := gatewayConfigDesc.Fields()
 	fieldName, fieldVersion, fieldIR = fields.ByNumber(1), fields.ByNumber(2), fields.ByNumber(3)
+	// Registered so that generic code (anypb.UnmarshalNew, protojson of
+	// an Any) understands the type too. A conflict means another copy of
+	// this descriptor is already there, which serves as well.
+	_ = protoregistry.GlobalFiles.RegisterFile(file)
+	_ = protoregistry.GlobalTypes.RegisterMessage(dynamicpb.NewMessageType(gatewayConfigDesc))
 }
 
 // gatewayConfig is a GatewayConfig message. It has GetName so that

@@ -63,7 +63,12 @@ func (e Endpoint) dial() (*grpc.ClientConn, error) {
 		creds = credentials.NewTLS(e.TLS)
 	}
 	target := e.Target
-	if !strings.HasPrefix(target, "unix:") {
+	switch {
+	case strings.HasPrefix(target, "unix://"):
+		// APPMESH_XDS_ENDPOINT writes unix:///abs/path; gRPC reads
+		// "unix:PATH" for relative and absolute paths alike.
+		target = "unix:" + strings.TrimPrefix(target, "unix://")
+	case !strings.HasPrefix(target, "unix:"):
 		target = "passthrough:///" + target
 	}
 	return grpc.NewClient(target, grpc.WithTransportCredentials(creds))

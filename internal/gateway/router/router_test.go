@@ -1,16 +1,13 @@
 package router
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/meshgate/meshgate/internal/ir"
-	"github.com/meshgate/meshgate/internal/model"
 	"github.com/meshgate/meshgate/internal/scenario"
-	"github.com/meshgate/meshgate/internal/translate"
 )
 
 // TestScenarioCases runs every case of every scenario through the router:
@@ -22,15 +19,7 @@ func TestScenarioCases(t *testing.T) {
 	}
 	for _, s := range all {
 		t.Run(s.Name, func(t *testing.T) {
-			st := s.Store(t)
-			m, err := model.Load(context.Background(), st, model.GatewayKey{Mesh: s.Mesh, Name: s.Gateway})
-			if err != nil {
-				t.Fatal(err)
-			}
-			g, err := translate.Gateway(m)
-			if err != nil {
-				t.Fatal(err)
-			}
+			g := s.IR(t)
 			tbl, err := Compile(g)
 			if err != nil {
 				t.Fatal(err)

@@ -3,11 +3,8 @@ package envoy_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -17,12 +14,11 @@ import (
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"github.com/meshgate/meshgate/internal/ir"
+	"github.com/meshgate/meshgate/internal/testutil/golden"
 	"github.com/meshgate/meshgate/internal/translate/envoy"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files (and remove stale ones)")
 
 const goldenDir = "testdata/golden"
 
@@ -42,19 +38,10 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			compareGolden(t, file, got)
+			golden.Compare(t, file, got)
 		})
 	}
-	if *update {
-		files, _ := filepath.Glob(filepath.Join(goldenDir, "*.json"))
-		for _, f := range files {
-			if !want[f] {
-				if err := os.Remove(f); err != nil {
-					t.Error(err)
-				}
-			}
-		}
-	}
+	golden.RemoveStale(t, filepath.Join(goldenDir, "*.json"), want)
 }
 
 // render writes the resources as indented JSON with protojson's field
@@ -90,44 +77,6 @@ func render(res *envoy.Resources) ([]byte, error) {
 	}
 	out.WriteByte('\n')
 	return out.Bytes(), nil
-}
-
-func compareGolden(t *testing.T, file string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the translation (run with -update to accept):\n%s", file, diff(string(want), string(got)))
-	}
-}
-
-// diff shows the first differing line.
-func diff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			return "line " + strconv.Itoa(i+1) + ":\n- " + a + "\n+ " + b
-		}
-	}
-	return "(equal lines, different bytes)"
 }
 
 // TestResourcesValid checks every scenario's resources the way Envoy

@@ -1,14 +1,11 @@
 package envoy_test
 
 import (
-	"context"
 	"sync"
 	"testing"
 
 	"github.com/meshgate/meshgate/internal/ir"
-	"github.com/meshgate/meshgate/internal/model"
 	"github.com/meshgate/meshgate/internal/scenario"
-	"github.com/meshgate/meshgate/internal/translate"
 )
 
 // scenarioGateway is one scenario with its gateway's IR.
@@ -36,15 +33,7 @@ func scenarios(t *testing.T) []scenarioGateway {
 	for _, s := range all {
 		g, ok := irCache[s.Name]
 		if !ok {
-			st := s.Store(t)
-			m, err := model.Load(context.Background(), st, model.GatewayKey{Mesh: s.Mesh, Name: s.Gateway})
-			if err != nil {
-				t.Fatalf("%s: %v", s.Name, err)
-			}
-			if g, err = translate.Gateway(m); err != nil {
-				t.Fatalf("%s: %v", s.Name, err)
-			}
-			g.UID = "uid" // random per run; Envoy resources do not use it
+			g = s.IR(t)
 			irCache[s.Name] = g
 		}
 		out = append(out, scenarioGateway{Scenario: s, IR: g})

@@ -1,0 +1,202 @@
+package xds
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
+	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/meshgate/meshgate/internal/service"
+	"github.com/meshgate/meshgate/internal/store"
+)
+
+// Names in the bootstrap. The SDS cluster has the App Mesh Envoy image's
+// name, which the Envoy translation's SDS config sources point at.
+const (
+	XDSClusterName = "xds_cluster"
+	SDSClusterName = "static_cluster_sds_unix_socket"
+)
+
+// BootstrapOptions describe an upstream Envoy that runs as one virtual
+// gateway against this server.
+type BootstrapOptions struct {
+	// Resource is node.id: the gateway's ARN, full or short.
+	Resource string
+	// Cluster is node.cluster (default: Resource, as the App Mesh image does).
+	Cluster string
+	// XDS is the server: host:port, or unix:///path/to.sock.
+	XDS string
+	// AdminPort is Envoy's admin port on 127.0.0.1 (default 9901).
+	AdminPort uint32
+	// TLS makes Envoy speak TLS to a TCP server, trusting CAFile (default:
+	// the Debian/Ubuntu system bundle).
+	TLS    bool
+	CAFile string
+	// SDSSocket adds the static cluster static_cluster_sds_unix_socket to a
+	// local SDS server (SPIRE agent, say), like APPMESH_SDS_SOCKET_PATH.
+	SDSSocket string
+}
+
+// DefaultCAFile is where Debian and Ubuntu keep the system CA bundle.
+const DefaultCAFile = "/etc/ssl/certs/ca-certificates.crt"
+
+// Bootstrap returns a v3 bootstrap: node identity, ADS over gRPC to the
+// static cluster xds_cluster (HTTP/2), LDS and CDS through ADS (RDS, EDS
+// and SDS then follow by reference), and the admin interface on loopback.
+func Bootstrap(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
+	k, _, _, err := service.ParseResource(o.Resource)
+	if err != nil || k.Kind != store.KindVirtualGateway {
+		return nil, fmt.Errorf("--resource %q: want a virtual gateway ARN, mesh/MESH/virtualGateway/NAME or arn:aws:appmesh:REGION:ACCOUNT:mesh/MESH/virtualGateway/NAME", o.Resource)
+	}
+	adminPort := cmp.Or(o.AdminPort, 9901)
+	xdsCluster, err := xdsCluster(cmp.Or(o.XDS, "127.0.0.1:7071"), o.TLS, cmp.Or(o.CAFile, DefaultCAFile))
+	if err != nil {
+		return nil, err
+	}
+	clusters := []*clusterv3.Cluster{xdsCluster}
+	if o.SDSSocket != "" {
+		clusters = append(clusters, staticCluster(SDSClusterName, pipe(o.SDSSocket), time.Second))
+	}
+	ads := &corev3.ConfigSource{
+		ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}},
+		ResourceApiVersion:    corev3.ApiVersion_V3,
+	}
+	b := &bootstrapv3.Bootstrap{
+		Node: &corev3.Node{Id: o.Resource, Cluster: cmp.Or(o.Cluster, o.Resource)},
+		Admin: &bootstrapv3.Admin{
+			Address: socket("127.0.0.1", adminPort),
+		},
+		StaticResources: &bootstrapv3.Bootstrap_StaticResources{Clusters: clusters},
+		DynamicResources: &bootstrapv3.Bootstrap_DynamicResources{
+			AdsConfig: &corev3.ApiConfigSource{
+				ApiType:                   corev3.ApiConfigSource_GRPC,
+				TransportApiVersion:       corev3.ApiVersion_V3,
+				SetNodeOnFirstMessageOnly: true,
+				GrpcServices: []*corev3.GrpcService{{
+					TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: XDSClusterName}},
+				}},
+			},
+			LdsConfig: ads,
+			CdsConfig: proto.CloneOf(ads),
+		},
+	}
+	if err := b.ValidateAll(); err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	return b, nil
+}
+
+// BootstrapJSON is Bootstrap as indented JSON, which Envoy reads as a
+// .json or .yaml file.
+func BootstrapJSON(o BootstrapOptions) ([]byte, error) {
+	b, err := Bootstrap(o)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := protojson.Marshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	// protojson varies its whitespace on purpose; encoding/json's indent
+	// gives the same bytes every time, which diffs and reviews want.
+	var out bytes.Buffer
+	if err := json.Indent(&out, raw, "", "  "); err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
+}
+
+// xdsCluster is the static cluster of the management server.
+func xdsCluster(addr string, useTLS bool, caFile string) (*clusterv3.Cluster, error) {
+	if path, ok := strings.CutPrefix(addr, "unix://"); ok {
+		if path == "" {
+			return nil, fmt.Errorf("--xds %q: no socket path", addr)
+		}
+		if useTLS {
+			return nil, fmt.Errorf("--xds %q: the unix socket is plaintext; drop --xds-tls", addr)
+		}
+		return staticCluster(XDSClusterName, pipe(path), 5*time.Second), nil
+	}
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--xds %q: want host:port or unix:///path: %w", addr, err)
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil || port == 0 || host == "" {
+		return nil, fmt.Errorf("--xds %q: want host:port with a port in 1-65535", addr)
+	}
+	c := staticCluster(XDSClusterName, socket(host, uint32(port)), 5*time.Second)
+	if net.ParseIP(host) == nil {
+		// A name: resolve it, one address at a time.
+		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_LOGICAL_DNS}
+	}
+	if useTLS {
+		tlsCtx, err := anypb.New(&tlsv3.UpstreamTlsContext{
+			Sni: host,
+			CommonTlsContext: &tlsv3.CommonTlsContext{
+				AlpnProtocols: []string{"h2"},
+				ValidationContextType: &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: &tlsv3.CertificateValidationContext{
+					TrustedCa: &corev3.DataSource{Specifier: &corev3.DataSource_Filename{Filename: caFile}},
+				}},
+			},
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.TransportSocket = &corev3.TransportSocket{Name: "envoy.transport_sockets.tls",
+			ConfigType: &corev3.TransportSocket_TypedConfig{TypedConfig: tlsCtx}}
+	}
+	return c, nil
+}
+
+// staticCluster is a one-endpoint HTTP/2 cluster (gRPC needs HTTP/2).
+func staticCluster(name string, addr *corev3.Address, timeout time.Duration) *clusterv3.Cluster {
+	h2, _ := anypb.New(&httpv3.HttpProtocolOptions{
+		UpstreamProtocolOptions: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_{ExplicitHttpConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig{
+			ProtocolConfig: &httpv3.HttpProtocolOptions_ExplicitHttpConfig_Http2ProtocolOptions{
+				Http2ProtocolOptions: &corev3.Http2ProtocolOptions{
+					// Detect a dead control plane, as the App Mesh image does.
+					ConnectionKeepalive: &corev3.KeepaliveSettings{Interval: durationpb.New(10 * time.Second), Timeout: durationpb.New(20 * time.Second)},
+				},
+			},
+		}},
+	})
+	return &clusterv3.Cluster{
+		Name:                 name,
+		ConnectTimeout:       durationpb.New(timeout),
+		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC},
+		LoadAssignment: &endpointv3.ClusterLoadAssignment{
+			ClusterName: name,
+			Endpoints: []*endpointv3.LocalityLbEndpoints{{LbEndpoints: []*endpointv3.LbEndpoint{{
+				HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{Address: addr}},
+			}}}},
+		},
+		TypedExtensionProtocolOptions: map[string]*anypb.Any{"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": h2},
+	}
+}
+
+func socket(host string, port uint32) *corev3.Address {
+	return &corev3.Address{Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{
+		Address: host, PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: port},
+	}}}
+}
+
+func pipe(path string) *corev3.Address {
+	return &corev3.Address{Address: &corev3.Address_Pipe{Pipe: &corev3.Pipe{Path: path}}}
+}
