@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -38,25 +39,45 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// server is a running `meshgate server` process.
+// server is a running `meshgate server` (or `meshgate gateway`) process.
 type server struct {
 	cmd      *exec.Cmd
-	endpoint string // http://127.0.0.1:PORT
+	endpoint string // http://127.0.0.1:PORT of the API (server) or admin (gateway)
+	xds      string // 127.0.0.1:PORT of the xDS listener (server)
 	dataDir  string
-	log      *strings.Builder
+	log      *syncBuilder
 	done     chan struct{}
 }
 
-var servingLine = regexp.MustCompile(`api=(http://127\.0\.0\.1:\d+)`)
+var (
+	servingLine = regexp.MustCompile(`msg="meshgate serving".*api=(http://127\.0\.0\.1:\d+).*xds=(\S+)`)
+	adminLine   = regexp.MustCompile(`msg="gateway admin".*addr=(http://127\.0\.0\.1:\d+)`)
+)
 
-// startServer runs meshgate server on a free loopback port with its store
-// in dataDir and waits until it serves.
+// startServer runs meshgate server on free loopback ports (xDS on xdsAddr
+// when given) with its store in dataDir and waits until it serves.
 func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
-	args := append([]string{"server", "--api-listen", "127.0.0.1:0",
+	args := append([]string{"server", "--api-listen", "127.0.0.1:0", "--xds-listen", "127.0.0.1:0", "--admin-listen", "",
 		"--store", "sqlite:" + filepath.Join(dataDir, "meshgate.db"),
 		"--account-id", "111122223333", "--region", "us-west-2"}, extra...)
-	cmd := exec.Command(binary, args...)
+	return startProcess(t, exec.Command(binary, args...), dataDir, servingLine)
+}
+
+// startGateway runs meshgate gateway for a virtual gateway, configured by
+// the server at xds, with its listeners on 127.0.0.1, and waits until its
+// admin server is up (not until it is ready: see waitReady).
+func startGateway(t *testing.T, resource, xds string, extraEnv ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, "gateway", "--admin-listen", "127.0.0.1:0", "--listen-host", "127.0.0.1", "--drain-time", "0s")
+	cmd.Env = append(os.Environ(), append([]string{"APPMESH_RESOURCE_ARN=" + resource, "APPMESH_XDS_ENDPOINT=" + xds}, extraEnv...)...)
+	return startProcess(t, cmd, t.TempDir(), adminLine)
+}
+
+// startProcess starts cmd and waits for the log line that says where it
+// serves.
+func startProcess(t *testing.T, cmd *exec.Cmd, dataDir string, ready *regexp.Regexp) *server {
+	t.Helper()
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -64,17 +85,17 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, dataDir: dataDir, log: &strings.Builder{}, done: make(chan struct{})}
-	found := make(chan string, 1)
+	s := &server{cmd: cmd, dataDir: dataDir, log: &syncBuilder{}, done: make(chan struct{})}
+	found := make(chan []string, 1)
 	go func() {
 		defer close(s.done)
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			line := sc.Text()
 			s.log.WriteString(line + "\n")
-			if m := servingLine.FindStringSubmatch(line); m != nil {
+			if m := ready.FindStringSubmatch(line); m != nil {
 				select {
-				case found <- m[1]:
+				case found <- m:
 				default:
 				}
 			}
@@ -84,7 +105,11 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	}()
 	t.Cleanup(func() { s.stop(t) })
 	select {
-	case s.endpoint = <-found:
+	case m := <-found:
+		s.endpoint = m[1]
+		if len(m) > 2 {
+			s.xds = m[2]
+		}
 	case <-s.done:
 		t.Fatalf("meshgate exited before serving:\n%s", s.log)
 	case <-time.After(15 * time.Second):
@@ -134,4 +159,22 @@ func awsCLI(t *testing.T, endpoint string, args ...string) (string, string, int)
 		t.Fatalf("running aws %v: %v", args, err)
 	}
 	return out.String(), errb.String(), code
+}
+
+// syncBuilder is a strings.Builder safe for the log reader and the test.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuilder) WriteString(s string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.b.WriteString(s)
+}
+
+func (b *syncBuilder) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
