@@ -184,7 +184,11 @@ func (g *Gateway) apply(cfg *ir.Gateway, version string) error {
 	}
 	// Prepare everything that can fail before changing anything.
 	var opened []*listener
+	swaps := map[*listener]*serving{} // servers prepared for listeners that stay
 	fail := func(err error) error {
+		for _, s := range swaps {
+			s.shutdown(context.Background())
+		}
 		for _, l := range opened {
 			l.close(context.Background())
 		}
@@ -193,7 +197,6 @@ func (g *Gateway) apply(cfg *ir.Gateway, version string) error {
 		}
 		return err
 	}
-	swaps := map[*listener]*serving{}
 	next := map[uint32]*listener{}
 	for port, l := range want {
 		cur, ok := g.listeners[port]
@@ -217,9 +220,6 @@ func (g *Gateway) apply(cfg *ir.Gateway, version string) error {
 		}
 	}
 	if err := g.upstreams.Update(cfg.Clusters); err != nil {
-		for _, s := range swaps {
-			s.shutdown(context.Background())
-		}
 		return fail(err)
 	}
 	// Commit.

@@ -96,24 +96,48 @@ func (l *listener) accept() {
 		if err != nil {
 			return
 		}
-		go l.serving.Load().dispatch(c)
+		go l.dispatch(c)
 	}
 }
 
-// dispatch hands a connection to the plaintext or TLS server of the mode.
-func (s *serving) dispatch(c net.Conn) {
-	mode := ir.TLSDisabled
+// mode is the TLS mode the serving applies.
+func (s *serving) mode() ir.TLSMode {
 	if s.cfg.TLS != nil && s.tls != nil {
-		mode = s.cfg.TLS.Mode
+		return s.cfg.TLS.Mode
 	}
-	switch mode {
-	case ir.TLSStrict:
-		s.secure.deliver(tls.Server(c, s.tls))
-	case ir.TLSPermissive:
-		sniff(c, s.tls, s.secure, s.plain)
-	default:
-		s.plain.deliver(c)
+	return ir.TLSDisabled
+}
+
+// dispatch hands a connection to the plaintext or TLS server of the
+// current serving. A PERMISSIVE connection is first sniffed (its first
+// byte decides). The serving is looked up again at delivery, and a
+// serving replaced meanwhile passes the connection on to its successor,
+// so a client connecting during a configuration change is not dropped.
+func (l *listener) dispatch(c net.Conn) {
+	sniffed, isTLS := false, false
+	for range 5 {
+		s := l.serving.Load()
+		mode := s.mode()
+		if mode == ir.TLSPermissive && !sniffed {
+			var ok bool
+			if c, isTLS, ok = sniff(c); !ok {
+				return
+			}
+			sniffed = true
+			continue // the serving may have changed while we waited
+		}
+		var delivered bool
+		switch {
+		case mode == ir.TLSStrict, mode == ir.TLSPermissive && isTLS:
+			delivered = s.secure.deliver(tls.Server(c, s.tls))
+		default:
+			delivered = s.plain.deliver(c)
+		}
+		if delivered {
+			return
+		}
 	}
+	c.Close()
 }
 
 // swap replaces the serving; the old one stops taking connections and

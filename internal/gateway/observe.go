@@ -107,5 +107,13 @@ func (g *Gateway) observe(port uint32, r *http.Request, rec *recorder, received 
 		RouteName: ex.decision.GatewayRoute, UpstreamCluster: ex.decision.Cluster, UpstreamHost: ex.upstream,
 		UpstreamAttempts: uint32(ex.attempts)}
 	e.SetRequest(r)
+	if out := ex.out; out != nil {
+		// Envoy logs the request as its filters left it: rewritten path and
+		// authority, the X-Forwarded-For and x-request-id it set.
+		e.Path = out.URL.RequestURI()
+		e.Authority = out.Host
+		e.RequestHeader = out.Header
+		e.OriginalPath = out.Header.Get("X-Envoy-Original-Path")
+	}
 	st.accessLog.Log(st.accessFormat, &e)
 }

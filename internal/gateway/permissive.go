@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bufio"
-	"crypto/tls"
 	"net"
 	"sync"
 	"time"
@@ -12,26 +11,20 @@ import (
 // first byte before it is closed.
 const sniffTimeout = 10 * time.Second
 
-// sniff sends a PERMISSIVE connection to TLS or plaintext, as Envoy's
-// tls_inspector does: a first byte that starts a TLS handshake record
-// (0x16) means TLS. TLS connections arrive at the server as *tls.Conn, so
-// it runs the handshake and ALPN. A client that sends nothing within
-// sniffTimeout is closed.
-func sniff(c net.Conn, cfg *tls.Config, secure, plain *chanListener) {
+// sniff reads the first byte of a PERMISSIVE connection, as Envoy's
+// tls_inspector does: 0x16 starts a TLS handshake record. It returns the
+// connection with that byte still to be read. A client that sends nothing
+// within sniffTimeout is closed (ok=false).
+func sniff(c net.Conn) (conn net.Conn, isTLS, ok bool) {
 	br := bufio.NewReaderSize(c, 1024)
 	c.SetReadDeadline(time.Now().Add(sniffTimeout))
 	b, err := br.Peek(1)
 	c.SetReadDeadline(time.Time{})
 	if err != nil {
 		c.Close()
-		return
+		return nil, false, false
 	}
-	bc := &bufferedConn{Conn: c, r: br}
-	if b[0] == 0x16 {
-		secure.deliver(tls.Server(bc, cfg))
-	} else {
-		plain.deliver(bc)
-	}
+	return &bufferedConn{Conn: c, r: br}, b[0] == 0x16, true
 }
 
 // bufferedConn reads through the bufio.Reader that holds the peeked byte.
@@ -55,11 +48,14 @@ func newChanListener(addr net.Addr) *chanListener {
 	return &chanListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}
 }
 
-func (l *chanListener) deliver(c net.Conn) {
+// deliver hands c to the server; false when the listener is closed, and
+// the caller still owns c.
+func (l *chanListener) deliver(c net.Conn) bool {
 	select {
 	case l.conns <- c:
+		return true
 	case <-l.done:
-		c.Close()
+		return false
 	}
 }
 

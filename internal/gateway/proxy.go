@@ -30,6 +30,7 @@ type exchange struct {
 	attempts int
 	flags    accesslog.ResponseFlags // Envoy response flags of the outcome
 	upstream string                  // upstream host of the last attempt
+	out      *http.Request           // the request as forwarded, for the access log
 }
 
 type exchangeKey struct{}
@@ -210,12 +211,23 @@ func rewrite(pr *httputil.ProxyRequest) {
 	}
 	u.RawQuery = pr.In.URL.RawQuery
 	pr.Out.Host = d.Host
+	// At the edge Envoy drops x-envoy-* headers a client sent, and marks a
+	// rewritten path with the original one.
+	for k := range pr.Out.Header {
+		if len(k) > 8 && strings.EqualFold(k[:8], "X-Envoy-") {
+			delete(pr.Out.Header, k)
+		}
+	}
+	if orig, _, _ := requestPath(pr.In); orig != d.Path {
+		pr.Out.Header.Set("X-Envoy-Original-Path", pr.In.RequestURI)
+	}
 	if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
 		pr.Out.Header["X-Forwarded-For"] = prior
 	}
 	pr.SetXForwarded()
 	pr.Out.Header.Del("X-Forwarded-Host") // Envoy does not add it by default
 	pr.Out.Header.Set("X-Request-Id", uuid.NewString())
+	ex.out = pr.Out
 }
 
 // transport runs the attempts of one exchange against its cluster.

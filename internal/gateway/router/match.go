@@ -29,7 +29,7 @@ type headerMatcher struct {
 func compileMatch(m ir.Match) (matcher, error) {
 	c := matcher{prefix: m.Prefix, path: m.Path, method: m.Method, scheme: m.Scheme, query: m.Query}
 	if m.PathRegex != "" {
-		re, err := regexp.Compile(`^(?:` + m.PathRegex + `)$`)
+		re, err := fullMatch(m.PathRegex)
 		if err != nil {
 			return c, fmt.Errorf("path regex %q: %w", m.PathRegex, err)
 		}
@@ -39,7 +39,7 @@ func compileMatch(m ir.Match) (matcher, error) {
 		hm := headerMatcher{HeaderMatch: h}
 		hm.Name = strings.ToLower(h.Name)
 		if h.Regex != nil {
-			re, err := regexp.Compile(`^(?:` + *h.Regex + `)$`)
+			re, err := fullMatch(*h.Regex)
 			if err != nil {
 				return c, fmt.Errorf("header %s regex %q: %w", h.Name, *h.Regex, err)
 			}
@@ -48,6 +48,17 @@ func compileMatch(m ir.Match) (matcher, error) {
 		c.headers = append(c.headers, hm)
 	}
 	return c, nil
+}
+
+// fullMatch compiles expr to match a whole value, as Envoy applies
+// safe_regex. expr must be valid on its own: wrapped in ^(?:...)$ an
+// invalid expression such as "a)|(b" would parse, with the anchors no
+// longer applying to all of it ("x)|.*|(y" would match everything).
+func fullMatch(expr string) (*regexp.Regexp, error) {
+	if _, err := regexp.Compile(expr); err != nil {
+		return nil, err
+	}
+	return regexp.Compile(`^(?:` + expr + `)$`)
 }
 
 // matches reports whether the request matches every criterion.

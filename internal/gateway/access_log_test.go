@@ -1,0 +1,203 @@
+package gateway
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/meshgate/meshgate/internal/ir"
+)
+
+// logLines waits until the file has at least n lines and returns them.
+func logLines(t *testing.T, path string, n int) []string {
+	t.Helper()
+	var lines []string
+	eventually(t, 5*time.Second, "access-log lines", func() bool {
+		b, _ := os.ReadFile(path)
+		lines = strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		if len(b) == 0 {
+			lines = nil
+		}
+		return len(lines) >= n
+	})
+	return lines
+}
+
+func findLine(t *testing.T, lines []string, substr string) string {
+	t.Helper()
+	for _, l := range lines {
+		if strings.Contains(l, substr) {
+			return l
+		}
+	}
+	t.Fatalf("no access-log line with %q in:\n%s", substr, strings.Join(lines, "\n"))
+	return ""
+}
+
+// TestAccessLog: a gateway with an access log writes one line per request
+// with method, path, status and response flags, first in Envoy's default
+// format, then, after a configuration change to a JSON format on the same
+// file, as typed JSON.
+func TestAccessLog(t *testing.T) {
+	be := startEcho(t, "backend")
+	path := filepath.Join(t.TempDir(), "access.log")
+	cfg := oneBackend(t, ir.HTTP, be.Addr, nil)
+	cfg.Listeners[0].VirtualHosts[0].Routes = []ir.GatewayRoute{
+		gatewayRoute("ok", "/ok", testSvc),
+		gatewayRoute("orphan", "/orphan", "orphan.local"),
+	}
+	cfg.Services = append(cfg.Services, ir.Service{Name: "orphan.local", Port: testSvcPort})
+	cfg.AccessLog = &ir.AccessLog{Path: path}
+	g := startGateway(t, cfg)
+	c := h1Client(t)
+
+	do := func(method, p string, want int) {
+		t.Helper()
+		req, _ := http.NewRequest(method, listenURL(cfg, 0, p), nil)
+		req.Header.Set("User-Agent", "access-log-test")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s: %d, want %d", method, p, resp.StatusCode, want)
+		}
+	}
+	do("GET", "/ok/a?x=1", http.StatusOK)
+	do("POST", "/nope", http.StatusNotFound)
+	do("GET", "/orphan", http.StatusServiceUnavailable)
+
+	lines := logLines(t, path, 3)
+	if len(lines) != 3 {
+		t.Fatalf("%d lines for 3 requests:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	ok := findLine(t, lines, `"GET /ok/a?x=1 HTTP/1.1" 200 - `)
+	for _, want := range []string{`"access-log-test"`, `"` + be.Addr + `"`} {
+		if !strings.Contains(ok, want) {
+			t.Errorf("line %q lacks %s", ok, want)
+		}
+	}
+	findLine(t, lines, `"POST /nope HTTP/1.1" 404 NR `)
+	findLine(t, lines, `"GET /orphan HTTP/1.1" 503 UH `)
+
+	// The same file, now in JSON.
+	next := *cfg
+	next.AccessLog = &ir.AccessLog{Path: path, JSON: []ir.JSONField{
+		{Key: "method", Value: "%REQ(:METHOD)%"},
+		{Key: "path", Value: "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"},
+		{Key: "status", Value: "%RESPONSE_CODE%"},
+		{Key: "flags", Value: "%RESPONSE_FLAGS%"},
+		{Key: "route", Value: "%ROUTE_NAME%"},
+		{Key: "cluster", Value: "%UPSTREAM_CLUSTER%"},
+	}}
+	mustApply(t, g, &next)
+	do("PUT", "/ok/json", http.StatusOK)
+	do("DELETE", "/missing", http.StatusNotFound)
+
+	lines = logLines(t, path, 5)
+	if len(lines) != 5 {
+		t.Fatalf("%d lines for 5 requests:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
+	type entry struct {
+		Method, Path, Flags, Route string
+		Cluster                    *string
+		Status                     int
+	}
+	var got []entry
+	for _, l := range lines[3:] {
+		var e entry
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("line %q is not JSON: %v", l, err)
+		}
+		got = append(got, e)
+	}
+	byMethod := map[string]entry{}
+	for _, e := range got {
+		byMethod[e.Method] = e
+	}
+	put, del := byMethod["PUT"], byMethod["DELETE"]
+	if put.Path != "/ok/json" || put.Status != 200 || put.Flags != "-" || put.Route != "ok" ||
+		put.Cluster == nil || *put.Cluster != cfg.Clusters[0].Name {
+		t.Errorf("PUT entry %+v", put)
+	}
+	if del.Path != "/missing" || del.Status != 404 || del.Flags != "NR" {
+		t.Errorf("DELETE entry %+v", del)
+	}
+}
+
+// TestAccessLogEnvoyParity documents where the gateway's access log
+// differs from Envoy's, whose HTTP connection manager and router change
+// the downstream request headers in place before the access log reads
+// them: Envoy logs the X-Forwarded-For it appended the client address to,
+// the x-request-id it generated, the :path and :authority as forwarded
+// (after the gateway route's rewrites), the pre-rewrite path as
+// X-ENVOY-ORIGINAL-PATH, and it strips a client's own
+// x-envoy-original-path at the edge. The gateway would log the request as the
+// client sent it unless observe.go applies those overrides.
+func TestAccessLogEnvoyParity(t *testing.T) {
+	be := startEcho(t, "backend")
+	path := filepath.Join(t.TempDir(), "access.log")
+	cfg := oneBackend(t, ir.HTTP, be.Addr, nil)
+	r := gatewayRoute("rewrite", "/old", testSvc)
+	r.Action.PrefixRewrite = new("/new")
+	cfg.Listeners[0].VirtualHosts[0].Routes = []ir.GatewayRoute{r}
+	cfg.AccessLog = &ir.AccessLog{Path: path, JSON: []ir.JSONField{
+		{Key: "xff", Value: "%REQ(X-FORWARDED-FOR)%"},
+		{Key: "id", Value: "%REQ(X-REQUEST-ID)%"},
+		{Key: "path", Value: "%REQ(:PATH)%"},
+		{Key: "original", Value: "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"},
+		{Key: "authority", Value: "%REQ(:AUTHORITY)%"},
+	}}
+	startGateway(t, cfg)
+	c := h1Client(t)
+
+	req, _ := http.NewRequest("GET", listenURL(cfg, 0, "/old/x?q=1"), nil)
+	req.Host = "client.example"
+	resp, body := doReq(t, c, req)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	rep := echoReply(t, body)
+	req, _ = http.NewRequest("GET", listenURL(cfg, 0, "/old/y"), nil)
+	req.Header.Set("X-Envoy-Original-Path", "/spoofed")
+	doReq(t, c, req)
+
+	lines := logLines(t, path, 2)
+	var e struct{ XFF, ID, Path, Original, Authority string }
+	if err := json.Unmarshal([]byte(findLine(t, lines, "/old/x")), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.XFF != "127.0.0.1" {
+		t.Errorf("logged x-forwarded-for %q, want the appended %q (as sent upstream: %q)", e.XFF, "127.0.0.1",
+			rep.Header.Get("X-Forwarded-For"))
+	}
+	if e.ID == "" || e.ID != rep.Header.Get("X-Request-Id") {
+		t.Errorf("logged x-request-id %q, want the one sent upstream %q", e.ID, rep.Header.Get("X-Request-Id"))
+	}
+	if e.Path != "/new/x?q=1" || e.Original != "/old/x?q=1" || e.Authority != testSvc {
+		t.Errorf("logged :path %q, original %q, :authority %q; want %q, %q, %q (Envoy logs the forwarded request)",
+			e.Path, e.Original, e.Authority, "/new/x?q=1", "/old/x?q=1", testSvc)
+	}
+	for _, l := range lines {
+		if strings.Contains(l, "/spoofed") {
+			t.Errorf("a client's X-Envoy-Original-Path was logged as the request path: %s", l)
+		}
+	}
+}
+
+func doReq(t *testing.T, c *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}

@@ -1,0 +1,134 @@
+package gateway
+
+import (
+	"bytes"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/meshgate/meshgate/internal/ir"
+)
+
+// flakyBackend answers 503 to its first failFirst requests (all of them
+// when failFirst < 0) and 200 after, recording each request body.
+type flakyBackend struct {
+	addr      string
+	failFirst int
+	mu        sync.Mutex
+	bodies    [][]byte
+	lengths   []int64
+}
+
+func startFlaky(t *testing.T, failFirst int) *flakyBackend {
+	b := &flakyBackend{failFirst: failFirst}
+	b.addr = serveBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		b.mu.Lock()
+		b.bodies = append(b.bodies, body)
+		b.lengths = append(b.lengths, r.ContentLength)
+		n := len(b.bodies)
+		b.mu.Unlock()
+		if b.failFirst < 0 || n <= b.failFirst {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "flaky attempt %d", n)
+			return
+		}
+		fmt.Fprintf(w, "ok attempt %d", n)
+	}))
+	return b
+}
+
+func (b *flakyBackend) seen() ([][]byte, []int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([][]byte(nil), b.bodies...), append([]int64(nil), b.lengths...)
+}
+
+// TestRetryOn503: App Mesh's default policy (retry on 503, two retries)
+// turns one 503 into a success after a second attempt.
+func TestRetryOn503(t *testing.T) {
+	be := startFlaky(t, 1)
+	cfg := oneBackend(t, ir.HTTP, be.addr, nil)
+	startGateway(t, cfg)
+	resp, body := get(t, h1Client(t), listenURL(cfg, 0, "/retry"))
+	if resp.StatusCode != http.StatusOK || body != "ok attempt 2" {
+		t.Fatalf("got %d %q, want 200 from the second attempt", resp.StatusCode, body)
+	}
+	if bodies, _ := be.seen(); len(bodies) != 2 {
+		t.Errorf("backend saw %d requests, want 2", len(bodies))
+	}
+}
+
+// TestRetryReplaysBody: a POST body of a few KiB reaches the backend
+// intact on the first attempt and on the retry.
+func TestRetryReplaysBody(t *testing.T) {
+	be := startFlaky(t, 1)
+	cfg := oneBackend(t, ir.HTTP, be.addr, nil)
+	startGateway(t, cfg)
+	payload := make([]byte, 6<<10)
+	rand.Read(payload)
+	resp, err := h1Client(t).Post(listenURL(cfg, 0, "/upload"), "application/octet-stream", bytes.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("got %d %s", resp.StatusCode, body)
+	}
+	bodies, lengths := be.seen()
+	if len(bodies) != 2 {
+		t.Fatalf("backend saw %d attempts, want 2", len(bodies))
+	}
+	for i, b := range bodies {
+		if !bytes.Equal(b, payload) {
+			t.Errorf("attempt %d: body of %d bytes differs from the %d sent", i+1, len(b), len(payload))
+		}
+		if lengths[i] != int64(len(payload)) {
+			t.Errorf("attempt %d: Content-Length %d, want %d", i+1, lengths[i], len(payload))
+		}
+	}
+}
+
+// TestRetryGivesUp: a backend that always answers 503 is tried 1+2 times
+// and its last answer is passed on.
+func TestRetryGivesUp(t *testing.T) {
+	be := startFlaky(t, -1)
+	cfg := oneBackend(t, ir.HTTP, be.addr, nil)
+	startGateway(t, cfg)
+	resp, body := get(t, h1Client(t), listenURL(cfg, 0, "/down"))
+	if resp.StatusCode != http.StatusServiceUnavailable || body != "flaky attempt 3" {
+		t.Fatalf("got %d %q, want the third attempt's 503", resp.StatusCode, body)
+	}
+	if bodies, _ := be.seen(); len(bodies) != 3 {
+		t.Errorf("backend saw %d attempts, want 3", len(bodies))
+	}
+}
+
+// TestRouteTimeout: a route timeout of 200 ms to a backend that never
+// answers gives 504 "upstream request timeout" after about 200 ms.
+func TestRouteTimeout(t *testing.T) {
+	slow := startSlow(t)
+	cfg := oneBackend(t, ir.HTTP, slow.addr, func(r *ir.Route) { r.Timeout = ir.Duration(200 * time.Millisecond) })
+	startGateway(t, cfg)
+	start := time.Now()
+	resp, body := get(t, h1Client(t), listenURL(cfg, 0, "/hang"))
+	took := time.Since(start)
+	if resp.StatusCode != http.StatusGatewayTimeout || body != bodyTimeout {
+		t.Fatalf("got %d %q, want 504 %q", resp.StatusCode, body, bodyTimeout)
+	}
+	if took < 190*time.Millisecond || took > 3*time.Second {
+		t.Errorf("the timeout answer came after %v, want about 200ms", took)
+	}
+	if n := slow.hits.Load(); n != 1 {
+		t.Errorf("backend saw %d attempts, want 1 (a timeout is not retried)", n)
+	}
+}
