@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/meshgate/meshgate/internal/service"
 	"github.com/meshgate/meshgate/internal/store"
@@ -94,6 +95,15 @@ func Bootstrap(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 			LdsConfig: ads,
 			CdsConfig: proto.CloneOf(ads),
 		},
+		// The API accepts regular expressions up to the size the App Mesh
+		// agent allowed (re2 program size 1000); stock Envoy refuses more
+		// than 100 unless told, and would NACK such routes.
+		LayeredRuntime: &bootstrapv3.LayeredRuntime{Layers: []*bootstrapv3.RuntimeLayer{
+			{Name: "static_layer_0", LayerSpecifier: &bootstrapv3.RuntimeLayer_StaticLayer{StaticLayer: &structpb.Struct{
+				Fields: map[string]*structpb.Value{"re2.max_program_size.error_level": structpb.NewNumberValue(1000)},
+			}}},
+			{Name: "admin_layer", LayerSpecifier: &bootstrapv3.RuntimeLayer_AdminLayer_{AdminLayer: &bootstrapv3.RuntimeLayer_AdminLayer{}}},
+		}},
 	}
 	if err := b.ValidateAll(); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)

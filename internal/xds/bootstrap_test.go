@@ -102,3 +102,20 @@ func TestBootstrapErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestBootstrapRegexRuntime: routes with regular expressions as large as
+// the API accepts must not be NACKed by Envoy's default RE2 limit.
+func TestBootstrapRegexRuntime(t *testing.T) {
+	b, err := Bootstrap(BootstrapOptions{Resource: "mesh/m/virtualGateway/g", XDS: "127.0.0.1:7071"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers := b.GetLayeredRuntime().GetLayers()
+	if len(layers) == 0 {
+		t.Fatal("no runtime layers")
+	}
+	v := layers[0].GetStaticLayer().GetFields()["re2.max_program_size.error_level"]
+	if v.GetNumberValue() != 1000 {
+		t.Errorf("re2.max_program_size.error_level = %v, want 1000", v)
+	}
+}
