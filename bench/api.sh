@@ -21,18 +21,20 @@ go test ./internal/api -run '^$' -bench BenchmarkAPI -benchtime "$benchtime" -co
   echo
   echo "| benchmark | clients | median ops/s | median latency per op (µs, as seen by one client) |"
   echo "|---|---|---|---|"
-  awk '/^BenchmarkAPI\// {
-      split($1, p, "/"); op=p[2]; split(p[3], c, "="); sub(/-[0-9]+$/, "", c[2]);
-      key=op" | "c[2]; n[key]++; ops[key, n[key]]=$5; ns[key, n[key]]=$3 }
-    END {
-      for (k in n) {
-        m=n[k]; for (i=1;i<=m;i++) { a[i]=ops[k,i]+0; b[i]=ns[k,i]+0 }
-        asort(a); asort(b); mid=int((m+1)/2)
-        lat=b[mid]/1000; split(k, kk, " \\| "); clients=kk[2]+0
-        if (clients > 1) lat=lat*clients
-        printf "| %s | %.0f | %.0f |\n", k, a[mid], lat
-      }
-    }' "$raw" | sort
+  # One "operation clients ops/s ns/op" line per run, then the median per
+  # (operation, clients) with sort (portable awk has no asort).
+  awk '/^BenchmarkAPI\// { split($1, p, "/"); split(p[3], c, "="); sub(/-[0-9]+$/, "", c[2]);
+                            print p[2], c[2], $5, $3 }' "$raw" > "$raw.rows"
+  for key in $(awk '{print $1 "/" $2}' "$raw.rows" | sort -u); do
+    op=${key%/*}; clients=${key#*/}
+    ops=$(awk -v o="$op" -v c="$clients" '$1==o && $2==c {print $3}' "$raw.rows" | sort -n)
+    ns=$(awk -v o="$op" -v c="$clients" '$1==o && $2==c {print $4}' "$raw.rows" | sort -n)
+    n=$(echo "$ops" | wc -l); mid=$(( (n + 1) / 2 ))
+    med_ops=$(echo "$ops" | sed -n "${mid}p"); med_ns=$(echo "$ns" | sed -n "${mid}p")
+    # Latency one client sees: ns/op is per operation over all clients.
+    lat=$(awk -v ns="$med_ns" -v c="$clients" 'BEGIN { printf "%.0f", ns * c / 1000 }')
+    printf "| %s | %s | %.0f | %s |\n" "$op" "$clients" "$med_ops" "$lat"
+  done
 } > bench/results-api.md
-rm -f "$raw"
+rm -f "$raw" "$raw.rows"
 cat bench/results-api.md
