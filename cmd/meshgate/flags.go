@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/meshgate/meshgate/internal/service"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // serverFlags are the settings of `meshgate server` and `meshgate up`.
@@ -153,4 +155,12 @@ func newLogger(level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// newRegistry is a metrics registry with the Go runtime and process
+// collectors, which every meshgate process exposes.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }
