@@ -82,9 +82,20 @@ func (y *syncer) acked() {
 	}
 }
 
+// changeNotifier is a store that announces writes made anywhere — by
+// another replica too (PostgreSQL LISTEN/NOTIFY). The revision poll stays
+// as the safety net for notifications lost while disconnected.
+type changeNotifier interface {
+	Changes(ctx context.Context) <-chan struct{}
+}
+
 func (y *syncer) run(ctx context.Context) {
 	poll := time.NewTicker(y.s.cfg.PollInterval)
 	defer poll.Stop()
+	var changes <-chan struct{}
+	if n, ok := y.s.cfg.Store.(changeNotifier); ok {
+		changes = n.Changes(ctx)
+	}
 	deadline := time.NewTimer(time.Hour)
 	defer deadline.Stop()
 	y.check(ctx)
@@ -100,6 +111,8 @@ func (y *syncer) run(ctx context.Context) {
 		case <-poll.C:
 			y.check(ctx)
 		case <-y.kick:
+			y.check(ctx)
+		case <-changes:
 			y.check(ctx)
 		case <-y.ackc:
 			y.advance(ctx)
