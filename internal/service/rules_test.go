@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/meshgate/meshgate/internal/appmesh"
+	"github.com/meshgate/meshgate/internal/store"
 	"github.com/meshgate/meshgate/internal/store/sqlite"
 )
 
@@ -259,5 +261,17 @@ func TestBackendsQuota(t *testing.T) {
 	var ae *appmesh.Error
 	if !errors.As(err, &ae) || ae.Code != "LimitExceededException" {
 		t.Fatalf("3 backends: got %v, want LimitExceededException", err)
+	}
+}
+
+// TestConcurrentModificationIsConflict: a store's version conflict (a
+// concurrent writer, e.g. another replica) reaches the client as
+// ConflictException, never as an internal error.
+func TestConcurrentModificationIsConflict(t *testing.T) {
+	s := newTestService(t, DefaultQuotas())
+	err := s.storeError(context.Background(), "UpdateVirtualGateway", fmt.Errorf("update: %w", store.ErrVersion))
+	var ae *appmesh.Error
+	if !errors.As(err, &ae) || ae.Code != "ConflictException" || ae.Status != 409 {
+		t.Fatalf("got %v, want ConflictException 409", err)
 	}
 }

@@ -89,6 +89,10 @@ func (s *Service) storeError(ctx context.Context, op string, err error) error {
 		return ae
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return appmesh.ServiceUnavailable("%s: the request was cancelled or timed out", op)
+	case errors.Is(err, store.ErrVersion):
+		// Another writer (another replica) changed what this request read:
+		// optimistic concurrency answers the loser with a Conflict.
+		return appmesh.Conflict("%s: the resource was modified concurrently by another request; retry", op)
 	case errors.Is(err, store.ErrUnavailable):
 		s.log.ErrorContext(ctx, "store unavailable", "op", op, "err", err)
 		return appmesh.ServiceUnavailable("%s: the store is unavailable, try again later", op)
