@@ -23,12 +23,16 @@ type serverFlags struct {
 	quotas    service.Quotas
 	logLevel  string
 	logFormat string
+	// auth is sigv4 or none; "" takes the command's default (see setupAuth).
+	auth        string
+	credentials string
 
 	xdsListen     string // "" disables the TCP xDS listener
 	xdsSocket     string // "" disables the unix socket
 	xdsTLSCert    string
 	xdsTLSKey     string
 	xdsMaxProxies int
+	xdsAuth       xdsAuthFlags // xdsauth.go
 	// gateways runs a gateway per virtual gateway in-process (meshgate up).
 	gateways          bool
 	gatewayListenHost string
@@ -80,6 +84,10 @@ func parseServerFlags(cmd string, args []string) (*serverFlags, error) {
 		"region used in ARNs (env MESHGATE_REGION)")
 	fs.StringVar(&f.accountID, "account-id", envString("MESHGATE_ACCOUNT_ID", "000000000000"),
 		"12-digit account id used in ARNs, meshOwner and resourceOwner (env MESHGATE_ACCOUNT_ID)")
+	fs.StringVar(&f.auth, "auth", envString("MESHGATE_AUTH", ""),
+		"API authentication: sigv4 (AWS Signature Version 4 against --credentials, with their policies) or none (any caller); default sigv4 for server, none for up unless --credentials is given (env MESHGATE_AUTH)")
+	fs.StringVar(&f.credentials, "credentials", envString("MESHGATE_CREDENTIALS", ""),
+		"JSON file of the API's access keys and their policies, reloaded on SIGHUP and when it changes; see docs/security.md (env MESHGATE_CREDENTIALS)")
 	fs.Var(quotaFlag{&f.quotas}, "quota",
 		"change a service quota, name=value, repeatable or comma-separated (env MESHGATE_QUOTAS); names: "+strings.Join(service.QuotaNames(), ", "))
 	fs.StringVar(&f.logLevel, "log-level", envString("MESHGATE_LOG_LEVEL", "info"),
@@ -127,6 +135,7 @@ func parseServerFlags(cmd string, args []string) (*serverFlags, error) {
 			return nil, fmt.Errorf("MESHGATE_QUOTAS: %w", err)
 		}
 	}
+	addXDSAuthFlags(fs, &f.xdsAuth)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -30,6 +30,9 @@ type gatewayFlags struct {
 	cluster     string
 	xds         multiFlag
 	xdsCA       string
+	xdsCert     string // client certificate for --xds-auth mtls
+	xdsKey      string
+	xdsToken    string // bearer token file for --xds-auth token
 	adminListen string
 	listenHost  string
 	configCache string
@@ -78,6 +81,11 @@ func parseGatewayFlags(args []string) (*gatewayFlags, error) {
 		"(env APPMESH_XDS_ENDPOINT; default 127.0.0.1:7071)")
 	fs.StringVar(&f.xdsCA, "xds-ca", os.Getenv("MESHGATE_XDS_CA"),
 		"CA bundle to verify a TLS xDS server; host:port endpoints use TLS when set (env MESHGATE_XDS_CA)")
+	fs.StringVar(&f.xdsCert, "xds-cert", os.Getenv("MESHGATE_XDS_CERT"),
+		"PEM client certificate presented to a TLS xDS server (its --xds-auth mtls); needs --xds-ca (env MESHGATE_XDS_CERT)")
+	fs.StringVar(&f.xdsKey, "xds-key", os.Getenv("MESHGATE_XDS_KEY"), "PEM private key of --xds-cert (env MESHGATE_XDS_KEY)")
+	fs.StringVar(&f.xdsToken, "xds-token-file", os.Getenv("MESHGATE_XDS_TOKEN_FILE"),
+		"file holding a bearer token for the xDS server (its --xds-auth token), re-read at each reconnect (env MESHGATE_XDS_TOKEN_FILE)")
 	adminPort := firstEnv("9901", "ENVOY_ADMIN_ACCESS_PORT")
 	fs.StringVar(&f.adminListen, "admin-listen", "127.0.0.1:"+adminPort,
 		"admin address: /ready, /server_info, /config_dump, /stats/prometheus (env ENVOY_ADMIN_ACCESS_PORT sets the port; empty disables)")
@@ -145,6 +153,9 @@ func runGateway(args []string) error {
 	}
 	eps, err := configclient.ParseEndpoints(strings.Join(f.xds, ","), f.xdsCA)
 	if err != nil {
+		return err
+	}
+	if eps, err = configclient.WithClientAuth(eps, f.xdsCert, f.xdsKey, f.xdsToken); err != nil {
 		return err
 	}
 	reg := newRegistry()

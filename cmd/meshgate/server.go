@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/meshgate/meshgate/internal/api"
 	"github.com/meshgate/meshgate/internal/service"
 	"github.com/meshgate/meshgate/internal/store"
+	"github.com/meshgate/meshgate/internal/store/postgres"
 	"github.com/meshgate/meshgate/internal/store/sqlite"
 	"github.com/meshgate/meshgate/internal/xds"
 )
@@ -30,9 +32,14 @@ func openStore(dsn string) (store.Store, error) {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return sqlite.Open(strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, errors.New("--store: PostgreSQL is not available in this version; use sqlite:PATH")
+		// Bounds connecting and migrating at startup; a server that is
+		// down fails the start rather than hanging it.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		return postgres.Open(ctx, dsn)
 	}
-	return nil, fmt.Errorf("--store %q: want sqlite:PATH", dsn)
+	// Not %q of the value: a mistyped PostgreSQL URL may carry a password.
+	return nil, errors.New("--store: want sqlite:PATH or postgres://USER@HOST/DB")
 }
 
 func runServer(cmd string, args []string) error {
@@ -47,6 +54,10 @@ func runServer(cmd string, args []string) error {
 	if err != nil {
 		return err
 	}
+	apiAuth, err := setupAuth(cmd, f, log)
+	if err != nil {
+		return err
+	}
 	st, err := openStore(f.store)
 	if err != nil {
 		return err
@@ -56,13 +67,17 @@ func runServer(cmd string, args []string) error {
 	reg := newRegistry()
 	var xsrv *xds.Server
 	apiStore := st
+	xdsAuth, err := f.xdsAuth.config(f, apiAuth.keys, log)
+	if err != nil {
+		return err
+	}
 	if f.xdsListen != "" || f.xdsSocket != "" {
 		maxProxies := f.xdsMaxProxies
 		if maxProxies == 0 {
 			maxProxies = -1 // no limit
 		}
 		xsrv, err = xds.New(xds.Config{Store: st, Region: f.region, AccountID: f.accountID, Envoy: envoyResources,
-			TLSCertFile: f.xdsTLSCert, TLSKeyFile: f.xdsTLSKey, Registry: reg, Logger: log, MaxProxiesPerGateway: maxProxies})
+			TLSCertFile: f.xdsTLSCert, TLSKeyFile: f.xdsTLSKey, Auth: xdsAuth, Registry: reg, Logger: log, MaxProxiesPerGateway: maxProxies})
 		if err != nil {
 			return err
 		}
@@ -91,7 +106,7 @@ func runServer(cmd string, args []string) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 
-	apiSrv := httpServer(h)
+	apiSrv := httpServer(apiAuth.handler(ctx, h, log))
 	wg.Go(func() { serveHTTP(apiSrv, ls.api, "the App Mesh API", cancel) })
 	if ls.admin != nil {
 		adminSrv := httpServer(adminHandler(xsrv, reg))
@@ -117,7 +132,7 @@ func runServer(cmd string, args []string) error {
 	}
 	log.Info("meshgate serving", "cmd", cmd, "api", "http://"+ls.api.Addr().String(),
 		"xds", addrOf(ls.xds), "xdsSocket", addrOf(ls.xdsSocket), "xdsTLS", f.xdsTLSCert != "",
-		"admin", addrOf(ls.admin), "store", f.store, "region", f.region, "account", f.accountID)
+		"admin", addrOf(ls.admin), "store", redactDSN(f.store), "region", f.region, "account", f.accountID)
 	<-ctx.Done()
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		shutdown(apiSrv)
@@ -210,4 +225,12 @@ func adminHandler(xsrv *xds.Server, reg *prometheus.Registry) http.Handler {
 	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ready") })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux
+}
+
+// redactDSN hides a password in a store URL before it is logged.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
 }

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -41,6 +40,9 @@ type Options struct {
 	MaxHeaderBytes int
 	// Metrics, when set, receives the gateway's metrics.
 	Metrics *metrics.Metrics
+	// EdgeLimits are the request limits and header policies applied
+	// before routing (hygiene.go).
+	EdgeLimits
 }
 
 // state is one applied configuration; each request loads it once.
@@ -69,7 +71,6 @@ type Gateway struct {
 	errorLog  *log.Logger
 	state     atomic.Pointer[state]
 	upstreams Upstreams
-	rp        *httputil.ReverseProxy
 	draining  atomic.Bool
 
 	mu        sync.Mutex // serializes Apply and Shutdown
@@ -97,7 +98,6 @@ func New(opts Options) *Gateway {
 	}
 	g := &Gateway{opts: opts, log: opts.Logger, upstreams: opts.Upstreams, listeners: map[uint32]*listener{}}
 	g.errorLog = slog.NewLogLogger(opts.Logger.Handler(), slog.LevelDebug)
-	g.rp = g.newReverseProxy()
 	return g
 }
 

@@ -62,6 +62,8 @@ func (g *Gateway) newServing(cfg ir.Listener, addr net.Addr) (*serving, error) {
 		MaxHeaderBytes:    g.opts.MaxHeaderBytes,
 		ErrorLog:          g.errorLog,
 		ConnState:         g.connState(cfg.Port),
+		ConnContext:       connContext,     // hygiene.go
+		HTTP2:             g.http2Config(), // hygiene.go
 	}
 	if tcfg != nil && cfg.Protocol != ir.HTTP {
 		s.srv.TLSConfig = tcfg // lets the server wire h2 for ALPN
@@ -114,7 +116,7 @@ func (s *serving) mode() ir.TLSMode {
 // serving replaced meanwhile passes the connection on to its successor,
 // so a client connecting during a configuration change is not dropped.
 func (l *listener) dispatch(c net.Conn) {
-	sniffed, isTLS := false, false
+	sniffed, isTLS, terminated := false, false, false
 	for range 5 {
 		s := l.serving.Load()
 		mode := s.mode()
@@ -128,9 +130,19 @@ func (l *listener) dispatch(c net.Conn) {
 		}
 		var delivered bool
 		switch {
+		case terminated:
+			delivered = s.secure.deliver(c)
 		case mode == ir.TLSStrict, mode == ir.TLSPermissive && isTLS:
-			delivered = s.secure.deliver(tls.Server(c, s.tls))
+			// The handshake is done here so that HTTP/1 over TLS can be
+			// inspected like plaintext (hygiene.go).
+			var ok bool
+			if c, ok = s.terminateTLS(c); !ok {
+				return
+			}
+			terminated = true
+			delivered = s.secure.deliver(c)
 		default:
+			c = guard(c) // hygiene.go
 			delivered = s.plain.deliver(c)
 		}
 		if delivered {

@@ -43,7 +43,9 @@ func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(r.ResponseWriter).Hijack()
 }
 
-func (r *recorder) Flush() { http.NewResponseController(r.ResponseWriter).Flush() }
+// Flush flushes the wrapped writer (without allocating a
+// ResponseController per call).
+func (r *recorder) Flush() { flush(r.ResponseWriter) }
 
 // countingBody counts request body bytes.
 type countingBody struct {

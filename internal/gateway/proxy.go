@@ -6,13 +6,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httputil"
+	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/meshgate/meshgate/internal/gateway/accesslog"
 	"github.com/meshgate/meshgate/internal/gateway/router"
@@ -20,7 +19,9 @@ import (
 )
 
 // exchange is what one proxied request carries from routing to the
-// transport and back, in its context.
+// transport and back. It is allocated once per request and holds what
+// would otherwise be separate allocations: the response recorder, the
+// forwarded URL and the 1xx trace.
 type exchange struct {
 	st       *state
 	decision router.Decision
@@ -31,13 +32,14 @@ type exchange struct {
 	flags    accesslog.ResponseFlags // Envoy response flags of the outcome
 	upstream string                  // upstream host of the last attempt
 	out      *http.Request           // the request as forwarded, for the access log
-}
 
-type exchangeKey struct{}
+	rec    recorder
+	outURL url.URL
 
-func exchangeFrom(ctx context.Context) *exchange {
-	ex, _ := ctx.Value(exchangeKey{}).(*exchange)
-	return ex
+	// 1xx responses of the upstream are passed on until RoundTrip returns.
+	mu1xx  sync.Mutex
+	done1x bool
+	trace  httptrace.ClientTrace
 }
 
 // proxy serves one listener.
@@ -49,21 +51,28 @@ type proxy struct {
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	st := p.g.state.Load()
-	rec := &recorder{ResponseWriter: w}
-	body := &countingBody{ReadCloser: r.Body}
+	ex := &exchange{st: p.g.state.Load()}
+	ex.rec.ResponseWriter = w
+	var body *countingBody
 	if r.Body != nil && r.Body != http.NoBody {
+		body = &countingBody{ReadCloser: r.Body}
 		r.Body = body
 	}
-	ex := &exchange{st: st}
-	p.serve(rec, r, ex)
-	p.g.observe(p.port, r, rec, body.n, ex, start)
+	p.serve(&ex.rec, r, ex)
+	var received uint64
+	if body != nil {
+		received = body.n
+	}
+	p.g.observe(p.port, r, &ex.rec, received, ex, start)
 }
 
-func (p *proxy) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
+func (p *proxy) serve(w *recorder, r *http.Request, ex *exchange) {
 	st := ex.st
 	if p.g.draining.Load() && r.ProtoMajor == 1 {
 		w.Header().Set("Connection", "close")
+	}
+	if !p.screen(w, r, ex) { // edge checks: hygiene.go
+		return
 	}
 	if st == nil {
 		ex.flags |= accesslog.NoHealthyUpstream
@@ -121,7 +130,7 @@ func (p *proxy) serve(w http.ResponseWriter, r *http.Request, ex *exchange) {
 			return
 		}
 	}
-	p.g.rp.ServeHTTP(w, r.WithContext(context.WithValue(ctx, exchangeKey{}, ex)))
+	p.g.forward(w, r, ctx, ex)
 }
 
 // keepBody reads a small request body into memory so it can be sent again;
@@ -168,12 +177,16 @@ func isUpgrade(r *http.Request) bool {
 	return r.Header.Get("Upgrade") != "" && headerHasToken(r.Header, "Connection", "upgrade")
 }
 
+// headerHasToken reports whether a comma-separated header has token
+// (case-insensitive, surrounding white space ignored).
 func headerHasToken(h http.Header, name, token string) bool {
 	for _, v := range h[name] {
-		for _, t := range strings.Split(v, ",") {
+		for v != "" {
+			t, rest, _ := strings.Cut(v, ",")
 			if strings.EqualFold(strings.TrimSpace(t), token) {
 				return true
 			}
+			v = rest
 		}
 	}
 	return false
@@ -181,100 +194,15 @@ func headerHasToken(h http.Header, name, token string) bool {
 
 func pickWeight(n uint32) uint32 { return rand.Uint32N(n) }
 
-// newReverseProxy is the forwarding engine shared by all listeners: it
-// streams bodies both ways, passes trailers, handles upgrades and strips
-// hop-by-hop headers (including those named in Connection).
-func (g *Gateway) newReverseProxy() *httputil.ReverseProxy {
-	return &httputil.ReverseProxy{
-		Rewrite:       rewrite,
-		Transport:     transport{},
-		FlushInterval: -1, // stream: gRPC and server-sent events must not wait for a buffer
-		ErrorHandler:  errorReply,
-		ErrorLog:      g.errorLog,
-		BufferPool:    bufferPool{},
-	}
-}
-
-// rewrite builds the upstream request: the rewritten path and Host, and
-// the edge headers Envoy sets at a gateway (X-Forwarded-For appended with
-// the client address, X-Forwarded-Proto, a fresh x-request-id).
-func rewrite(pr *httputil.ProxyRequest) {
-	ex := exchangeFrom(pr.In.Context())
-	d := ex.decision
-	u := pr.Out.URL
-	u.Scheme, u.Host = "http", d.Host
-	u.RawPath = d.Path
-	if p, err := url.PathUnescape(d.Path); err == nil {
-		u.Path = p
-	} else {
-		u.Path, u.RawPath = d.Path, ""
-	}
-	u.RawQuery = pr.In.URL.RawQuery
-	pr.Out.Host = d.Host
-	// At the edge Envoy drops x-envoy-* headers a client sent, and marks a
-	// rewritten path with the original one.
-	for k := range pr.Out.Header {
-		if len(k) > 8 && strings.EqualFold(k[:8], "X-Envoy-") {
-			delete(pr.Out.Header, k)
-		}
-	}
-	if orig, _, _ := requestPath(pr.In); orig != d.Path {
-		pr.Out.Header.Set("X-Envoy-Original-Path", pr.In.RequestURI)
-	}
-	if prior := pr.In.Header["X-Forwarded-For"]; len(prior) > 0 {
-		pr.Out.Header["X-Forwarded-For"] = prior
-	}
-	pr.SetXForwarded()
-	pr.Out.Header.Del("X-Forwarded-Host") // Envoy does not add it by default
-	pr.Out.Header.Set("X-Request-Id", uuid.NewString())
-	ex.out = pr.Out
-}
-
-// transport runs the attempts of one exchange against its cluster.
-type transport struct{}
-
-func (transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	ctx := req.Context()
-	ex := exchangeFrom(ctx)
-	max := 0
-	var perTry time.Duration
-	if ex.retry != nil && ex.body != nil {
-		max = int(ex.retry.MaxRetries)
-		perTry = ex.retry.PerTryTimeout.D()
-	}
-	for n := 0; ; n++ {
-		if ex.body != nil {
-			req.Body = http.NoBody
-			if len(ex.body) > 0 {
-				req.Body = newBytesBody(ex.body)
-			}
-		}
-		ex.attempts = n + 1
-		resp, err := attempt(ctx, ex.cluster, req, perTry)
-		ex.upstream = req.URL.Host // the endpoint the cluster chose
-		if n >= max || ctx.Err() != nil || !retryable(ex.retry, resp, err) {
-			if err != nil && n > 0 && max > 0 {
-				ex.flags |= accesslog.UpstreamRetryLimitExceeded
-			}
-			return resp, err
-		}
-		if resp != nil {
-			drainAndClose(resp)
-		}
-		select {
-		case <-time.After(backoff(n)):
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
-
 // errorReply answers a request whose upstream exchange failed before a
-// response began, with Envoy's status and text.
-func errorReply(w http.ResponseWriter, r *http.Request, err error) {
-	ex := exchangeFrom(r.Context())
+// response began, with Envoy's status and text. ctx is the exchange's
+// context (with the route timeout).
+func errorReply(w http.ResponseWriter, r *http.Request, ctx context.Context, ex *exchange, err error) {
+	if clientBodyFailed(w, r, ex) { // the client's request body, not the upstream, failed (hygiene.go)
+		return
+	}
 	switch {
-	case errors.Is(r.Context().Err(), context.Canceled) && !isDeadline(err):
+	case errors.Is(ctx.Err(), context.Canceled) && !isDeadline(err):
 		setFlag(ex, accesslog.DownstreamConnectionTermination)
 		return // the client went away; there is no one to answer
 	case isDeadline(err):
@@ -300,10 +228,29 @@ func isDeadline(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
-// bufferPool reuses the 32 KiB copy buffers of the reverse proxy.
-type bufferPool struct{}
+// got1xx passes an upstream's informational response (103 Early Hints,
+// 100 Continue) downstream while the exchange's RoundTrip runs.
+func (ex *exchange) got1xx(code int, header textproto.MIMEHeader) error {
+	ex.mu1xx.Lock()
+	defer ex.mu1xx.Unlock()
+	if ex.done1x {
+		// RoundTrip has returned: the response writer's header map is
+		// no longer ours to change.
+		return nil
+	}
+	h := ex.rec.Header()
+	copyHeader(h, http.Header(header))
+	ex.rec.WriteHeader(code)
+	// A 1xx WriteHeader does not clear the header map.
+	clear(h)
+	return nil
+}
 
+func (ex *exchange) roundTripDone() {
+	ex.mu1xx.Lock()
+	ex.done1x = true
+	ex.mu1xx.Unlock()
+}
+
+// bufferPool reuses the 32 KiB copy buffers of response bodies.
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-
-func (bufferPool) Get() []byte  { return *copyBuffers.Get().(*[]byte) }
-func (bufferPool) Put(b []byte) { copyBuffers.Put(&b) }

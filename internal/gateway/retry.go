@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/meshgate/meshgate/internal/gateway/accesslog"
 	"github.com/meshgate/meshgate/internal/ir"
 )
 
@@ -74,12 +75,60 @@ func backoff(attempt int) time.Duration {
 	return rand.N(d) + time.Millisecond
 }
 
+// roundTrip runs the attempts of the exchange against its cluster. ctx
+// is req's context: the request's with the route timeout.
+func (ex *exchange) roundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
+	max := 0
+	var perTry time.Duration
+	if ex.retry != nil && ex.body != nil {
+		max = int(ex.retry.MaxRetries)
+		perTry = ex.retry.PerTryTimeout.D()
+	}
+	for n := 0; ; n++ {
+		try := req
+		if n > 0 {
+			// The transport may still hold the previous attempt's request
+			// (writing its body): each retry gets its own.
+			try = req.WithContext(ctx)
+		}
+		if ex.body != nil {
+			try.Body = http.NoBody
+			if len(ex.body) > 0 {
+				try.Body = newBytesBody(ex.body)
+			}
+		}
+		ex.attempts = n + 1
+		resp, err := attempt(ctx, ex.cluster, try, perTry)
+		ex.upstream = req.URL.Host // the endpoint the cluster chose
+		if n >= max || ctx.Err() != nil || !retryable(ex.retry, resp, err) {
+			if err != nil && n > 0 && max > 0 {
+				ex.flags |= accesslog.UpstreamRetryLimitExceeded
+			}
+			return resp, err
+		}
+		if resp != nil {
+			drainAndClose(resp)
+		}
+		t := time.NewTimer(backoff(n))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+	}
+}
+
 // attempt runs one try with a per-try timeout that covers the wait for the
 // response headers; once they arrive the body streams under the request's
-// own deadline.
+// own deadline. Without a per-try timeout there is no timer and no context
+// of its own.
 func attempt(ctx context.Context, rt http.RoundTripper, req *http.Request, perTry time.Duration) (*http.Response, error) {
 	if perTry <= 0 {
-		return rt.RoundTrip(req.WithContext(ctx))
+		if req.Context() != ctx {
+			req = req.WithContext(ctx)
+		}
+		return rt.RoundTrip(req)
 	}
 	actx, cancel := context.WithCancel(ctx)
 	var timedOut atomic.Bool

@@ -21,13 +21,18 @@ type callbacks struct{ s *Server }
 
 var _ serverv3.Callbacks = callbacks{}
 
+// OnStreamOpen records the stream with who its caller proved to be (the
+// authentication interceptor put it in ctx); admit authorizes the node of
+// its first request against it.
 func (c callbacks) OnStreamOpen(ctx context.Context, id int64, typeURL string) error {
 	c.s.tracker.open(streamKey{id: id}, connFrom(ctx), handleFrom(ctx), typeURL)
+	c.s.tracker.setCaller(streamKey{id: id}, callerFrom(ctx))
 	return nil
 }
 
 func (c callbacks) OnDeltaStreamOpen(ctx context.Context, id int64, typeURL string) error {
 	c.s.tracker.open(streamKey{delta: true, id: id}, connFrom(ctx), handleFrom(ctx), typeURL)
+	c.s.tracker.setCaller(streamKey{delta: true, id: id}, callerFrom(ctx))
 	return nil
 }
 
@@ -72,12 +77,12 @@ func (c callbacks) OnStreamDeltaResponse(id int64, req *discovery.DeltaDiscovery
 }
 
 // OnFetchRequest guards the unary Fetch* methods of the per-type services
-// with the same identity check as streams: every registered method is
-// covered, not only the streaming ones.
+// with the same identity and authorization checks as streams: every
+// registered method is covered, not only the streaming ones.
 func (c callbacks) OnFetchRequest(ctx context.Context, req *discovery.DiscoveryRequest) error {
 	node := req.GetNode()
-	if _, err := c.s.identify(ctx, node); err != nil {
-		c.s.reject(node.GetId(), err)
+	if _, err := c.s.identify(ctx, callerFrom(ctx), node); err != nil {
+		c.s.reject(callerFrom(ctx), node.GetId(), err)
 		return err
 	}
 	return nil
@@ -104,8 +109,12 @@ func (s *Server) admit(k streamKey, node *core.Node, typeURL string, names []str
 	s.tracker.mu.Lock()
 	st := s.tracker.stream(k)
 	var gateway, pinned string
-	if st != nil && st.proxy != nil {
-		gateway, pinned = st.proxy.gateway, st.proxy.key.node
+	var who *caller
+	if st != nil {
+		who = st.caller
+		if st.proxy != nil {
+			gateway, pinned = st.proxy.gateway, st.proxy.key.node
+		}
 	}
 	s.tracker.mu.Unlock()
 	if st == nil {
@@ -115,13 +124,13 @@ func (s *Server) admit(k streamKey, node *core.Node, typeURL string, names []str
 	if pinned != "" {
 		if node != nil && node.GetId() != pinned {
 			err := status.Errorf(codes.PermissionDenied, "node.id changed on the stream from %q to %q", pinned, node.GetId())
-			s.reject(pinned, err)
+			s.reject(who, pinned, err)
 			return err
 		}
 	} else {
-		key, err := s.identify(s.baseCtx(), node)
+		key, err := s.identify(s.baseCtx(), who, node)
 		if err != nil {
-			s.reject(node.GetId(), err)
+			s.reject(who, node.GetId(), err)
 			return err
 		}
 		gateway = key.String()
@@ -129,12 +138,12 @@ func (s *Server) admit(k streamKey, node *core.Node, typeURL string, names []str
 		if !ok {
 			err := status.Errorf(codes.ResourceExhausted, "too many proxies connected for %s: the limit is %d per virtual gateway",
 				gateway, s.cfg.MaxProxiesPerGateway)
-			s.reject(node.GetId(), err)
+			s.reject(who, node.GetId(), err)
 			return err
 		}
 		if isNew {
 			s.m.proxies.WithLabelValues(gateway).Inc()
-			s.log.Info("proxy connected", "node", node.GetId(), "cluster", node.GetCluster(), "gateway", gateway)
+			s.log.Info("proxy connected", "node", node.GetId(), "cluster", node.GetCluster(), "gateway", gateway, "caller", who.String())
 		}
 	}
 
@@ -145,7 +154,7 @@ func (s *Server) admit(k streamKey, node *core.Node, typeURL string, names []str
 		for _, n := range names {
 			if n != gateway && n != "*" {
 				err := status.Errorf(codes.PermissionDenied, "node of %s may only subscribe to its own gateway config %q, not %q", gateway, gateway, n)
-				s.reject(cmp.Or(pinned, node.GetId()), err)
+				s.reject(who, cmp.Or(pinned, node.GetId()), err)
 				return err
 			}
 		}
@@ -153,14 +162,15 @@ func (s *Server) admit(k streamKey, node *core.Node, typeURL string, names []str
 	return nil
 }
 
-// identify maps a node to its gateway, which must exist.
-func (s *Server) identify(ctx context.Context, node *core.Node) (key model.GatewayKey, err error) {
+// identify maps a node to its gateway, which the caller must be allowed
+// to stream (checked before existence, so that a caller learns nothing of
+// gateways it may not be) and which must exist.
+func (s *Server) identify(ctx context.Context, who *caller, node *core.Node) (key model.GatewayKey, err error) {
 	if node == nil {
 		return key, status.Error(codes.InvalidArgument, "the first request of a stream must carry the node (node.id = the virtual gateway's ARN)")
 	}
-	key, err = s.id.gatewayOf(node.GetId())
-	if err != nil {
-		return key, status.Error(codes.InvalidArgument, err.Error())
+	if key, err = s.checkNode(who, node); err != nil {
+		return key, err
 	}
 	found, err := s.sync.exists(ctx, key)
 	if err != nil {
@@ -176,10 +186,11 @@ func (s *Server) identify(ctx context.Context, node *core.Node) (key model.Gatew
 }
 
 // reject logs and counts a refused stream or fetch.
-func (s *Server) reject(nodeID string, err error) {
+func (s *Server) reject(who *caller, nodeID string, err error) {
 	code := status.Code(err)
 	s.m.rejected.WithLabelValues(code.String()).Inc()
-	s.log.Warn("xds request refused", "node", nodeID, "code", fmt.Sprintf("%d %s", code, code), "error", status.Convert(err).Message())
+	s.log.Warn("xds request refused", "node", nodeID, "code", fmt.Sprintf("%d %s", code, code), "error", status.Convert(err).Message(),
+		"caller", who.String())
 }
 
 func (s *Server) streamClosed(k streamKey) {

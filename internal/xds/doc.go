@@ -10,6 +10,14 @@
 //     normalized to the short form (mesh/M/virtualGateway/G), which is the
 //     snapshot cache key, so every proxy of one gateway shares one snapshot
 //     and a proxy can only ever be served its own gateway's resources.
+//   - Authentication (auth.go). On TCP, --xds-auth mtls or token makes
+//     every stream and unary call prove who it is (a client certificate
+//     whose SANs name gateways, a bearer token, or the App Mesh image's
+//     SigV4 signature checked with internal/auth) in gRPC interceptors that
+//     run before any handler, and authorizes the node of every request
+//     against it (16 UNAUTHENTICATED, 7 PERMISSION_DENIED); the stream
+//     callbacks check the first request again and pin node.id. The unix
+//     socket is a trusted local relay (mode 0660).
 //   - Sync. A loop polls the store's revision (cheap) and can be kicked by
 //     in-process writers; on a change it rebuilds every gateway (model →
 //     IR → Envoy), versions each resource type by a content hash, and sets a

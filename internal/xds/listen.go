@@ -10,6 +10,9 @@ import (
 	"time"
 )
 
+// SocketMode is the xDS unix socket's permission bits.
+const SocketMode fs.FileMode = 0o660
+
 // ListenUnix listens on a unix socket at path, creating its folder. A
 // socket file left behind by a process that died is replaced; a socket
 // something still answers on is not (two servers on one socket would
@@ -36,11 +39,14 @@ func ListenUnix(path string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("xds socket: %w", err)
 	}
-	// Connecting takes write permission on the socket, and Envoy usually
-	// runs as another user (1337 in the App Mesh image) in another
-	// container that gets the socket by a bind mount. Who may reach it is
-	// decided by the folder it is in, and by what is mounted where.
-	if err := os.Chmod(path, 0o666); err != nil {
+	// The socket is plaintext and unauthenticated: a local relay, like App
+	// Mesh's unix:// mode. Connecting takes write permission on it, so its
+	// mode is what protects it: the owner and the owner's group (0660).
+	// Envoy usually runs as another user (1337 in the App Mesh image) in
+	// another container that gets the socket by a bind mount: give that
+	// user meshgate's group (docker run --group-add), and keep the folder
+	// closed to everyone else.
+	if err := os.Chmod(path, SocketMode); err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("xds socket %s: %w", path, err)
 	}

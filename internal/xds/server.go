@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +39,9 @@ type Config struct {
 	// TLS (the App Mesh Envoy image's TCP mode). The unix socket stays
 	// plaintext.
 	TLSCertFile, TLSKeyFile string
+	// Auth authenticates and authorizes proxies on the TCP listener (see
+	// auth.go). The unix socket is never authenticated.
+	Auth AuthConfig
 	// Registry receives the server's metrics (default: a new registry).
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
@@ -66,6 +70,10 @@ type Server struct {
 	tracker *tracker
 	sync    *syncer
 	creds   credentials.TransportCredentials // nil: plaintext TCP
+	auth    *authn                           // the TCP listener's
+	unix    *authn                           // the unix socket's: trusted
+
+	tcpGRPC *grpc.Server // while Run serves TCP; for tests
 
 	mu      sync.Mutex
 	ctx     context.Context // Run's; used by callbacks for store reads
@@ -104,10 +112,16 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, id: identity{region: cfg.Region, account: cfg.AccountID}, m: m,
 		reg: cfg.Registry, tracker: newTracker(), ctx: context.Background()}
+	if s.auth, err = newAuthn(s.id, cfg.Auth); err != nil {
+		return nil, err
+	}
+	s.unix = &authn{id: s.id, local: true}
 	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
-		if s.creds, err = serverTLS(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+		if s.creds, err = serverTLS(cfg.TLSCertFile, cfg.TLSKeyFile, cfg.Auth.ClientCAFile, s.auth.mode == AuthMTLS); err != nil {
 			return nil, err
 		}
+	} else if cfg.Auth.ClientCAFile != "" {
+		return nil, errors.New("xds: a client CA needs TLS on the TCP listener (a certificate and key)")
 	}
 	// ADS mode: EDS and RDS requests are answered only when they name
 	// every resource of the snapshot, which is what keeps a proxy from
@@ -152,10 +166,15 @@ func (s *Server) Run(ctx context.Context, tcp, unix net.Listener) error {
 	handlers := serverv3.NewServer(streamCtx, s.cache, callbacks{s}, sotw.WithOrderedADS(), sotw.WithLogger(cpLogger{s.log}))
 
 	tagger := &connTagger{}
-	newGRPC := func(creds credentials.TransportCredentials) *grpc.Server {
+	newGRPC := func(creds credentials.TransportCredentials, a *authn) *grpc.Server {
+		authUnary, authStream := s.interceptors(a)
 		opts := []grpc.ServerOption{
 			grpc.StatsHandler(tagger),
-			grpc.ChainStreamInterceptor(streamInterceptor),
+			// Authentication runs inside streamInterceptor so that it can
+			// end a stream with PERMISSION_DENIED; it runs before any
+			// handler, and for unary calls (Fetch*) too.
+			grpc.ChainStreamInterceptor(streamInterceptor, authStream),
+			grpc.ChainUnaryInterceptor(authUnary),
 			// Envoy (and the App Mesh image) ping every 10 s or so; refusing
 			// those pings would make gRPC close the connection.
 			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
@@ -183,27 +202,25 @@ func (s *Server) Run(ctx context.Context, tcp, unix net.Listener) error {
 
 	errc := make(chan error, 2)
 	var servers []*grpc.Server
-	serve := func(ln net.Listener, creds credentials.TransportCredentials, what string) {
-		g := newGRPC(creds)
+	serve := func(ln net.Listener, creds credentials.TransportCredentials, a *authn, what string) *grpc.Server {
+		g := newGRPC(creds, a)
 		servers = append(servers, g)
 		wg.Go(func() {
 			if err := g.Serve(ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 				errc <- fmt.Errorf("xds %s listener %s: %w", what, ln.Addr(), err)
 			}
 		})
+		return g
 	}
 	if tcp != nil {
-		serve(tcp, s.creds, "tcp")
-		if s.creds != nil {
-			s.log.Info("xDS over TLS: SigV4 signatures sent by the App Mesh Envoy image are accepted but not verified yet",
-				"addr", tcp.Addr().String())
-		} else if a, ok := tcp.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
-			s.log.Warn("xDS TCP listener without TLS on a non-loopback address: anyone who can reach it gets gateway configs",
-				"addr", tcp.Addr().String())
-		}
+		g := serve(tcp, s.creds, s.auth, "tcp")
+		s.mu.Lock()
+		s.tcpGRPC = g
+		s.mu.Unlock()
+		s.logAuth(tcp.Addr())
 	}
 	if unix != nil {
-		serve(unix, nil, "unix")
+		serve(unix, nil, s.unix, "unix")
 	}
 
 	var err error
@@ -230,4 +247,50 @@ func stopGRPC(g *grpc.Server) {
 		g.Stop()
 		<-done
 	}
+}
+
+// logAuth says at start how the TCP listener is protected, loudly when it
+// is not.
+func (s *Server) logAuth(addr net.Addr) {
+	a := s.auth
+	loopback := false
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		loopback = ta.IP.IsLoopback()
+	}
+	if a.mode == AuthNone {
+		s.log.Warn("xDS AUTHENTICATION IS OFF (--xds-auth none): any client that reaches this address and names an existing "+
+			"virtual gateway in node.id gets its configuration, secrets included; use --xds-auth mtls or token, or keep the port on loopback",
+			"addr", addr.String(), "tls", s.creds != nil)
+		if s.creds == nil && !loopback {
+			s.log.Warn("xDS TCP listener without TLS on a non-loopback address: anyone who can reach it gets gateway configs",
+				"addr", addr.String())
+		}
+		return
+	}
+	var accepts []string
+	if a.certs {
+		accepts = append(accepts, "client certificates")
+	}
+	if a.tokens != nil {
+		accepts = append(accepts, fmt.Sprintf("bearer tokens (%d)", a.tokens.Len()))
+	}
+	if a.sigv4 != nil {
+		accepts = append(accepts, "SigV4 signatures")
+	}
+	s.log.Info("xDS authentication on", "mode", string(a.mode), "accepts", strings.Join(accepts, ", "),
+		"addr", addr.String(), "tls", s.creds != nil)
+	if s.creds == nil && !loopback {
+		s.log.Warn("xDS bearer tokens and signatures travel without TLS on a non-loopback address: anyone on the path can "+
+			"replay them; set --xds-tls-cert and --xds-tls-key", "addr", addr.String())
+	}
+}
+
+// grpcServices lists the TCP server's services and methods while it runs.
+func (s *Server) grpcServices() map[string]grpc.ServiceInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tcpGRPC == nil {
+		return nil
+	}
+	return s.tcpGRPC.GetServiceInfo()
 }

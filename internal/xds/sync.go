@@ -112,7 +112,11 @@ func (y *syncer) run(ctx context.Context) {
 			y.check(ctx)
 		case <-y.kick:
 			y.check(ctx)
-		case <-changes:
+		case _, ok := <-changes:
+			if !ok {
+				changes = nil // the store stopped announcing; the poll remains
+				continue
+			}
 			y.check(ctx)
 		case <-y.ackc:
 			y.advance(ctx)

@@ -9,8 +9,10 @@ import (
 )
 
 // serverTLS loads the xDS listener's certificate. Go's defaults are kept
-// (TLS 1.2+, ECDHE suites only); gRPC adds the h2 ALPN Envoy expects.
-func serverTLS(certFile, keyFile string) (credentials.TransportCredentials, error) {
+// (TLS 1.2+, ECDHE suites only); gRPC adds the h2 ALPN Envoy expects. With
+// a client CA, client certificates are verified against it: required at
+// the handshake when require is set (mtls), else verified when given.
+func serverTLS(certFile, keyFile, clientCAFile string, require bool) (credentials.TransportCredentials, error) {
 	if certFile == "" || keyFile == "" {
 		return nil, errors.New("xds TLS: both a certificate and a key are required")
 	}
@@ -18,5 +20,15 @@ func serverTLS(certFile, keyFile string) (credentials.TransportCredentials, erro
 	if err != nil {
 		return nil, fmt.Errorf("xds TLS: %w", err)
 	}
-	return credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if clientCAFile != "" {
+		if cfg.ClientCAs, err = loadCAPool(clientCAFile); err != nil {
+			return nil, err
+		}
+		cfg.ClientAuth = tls.VerifyClientCertIfGiven
+		if require {
+			cfg.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	return credentials.NewTLS(cfg), nil
 }

@@ -33,7 +33,8 @@ type streamState struct {
 	key         streamKey
 	conn        uint64
 	handle      *streamHandle
-	defaultType string // the type of a per-type stream; "" for ADS
+	defaultType string  // the type of a per-type stream; "" for ADS
+	caller      *caller // who the stream's call authenticated as
 	proxy       *proxyState
 	types       map[string]*typeState
 }
@@ -72,6 +73,15 @@ func (t *tracker) open(k streamKey, conn uint64, h *streamHandle, defaultType st
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.streams[k] = &streamState{key: k, conn: conn, handle: h, defaultType: defaultType, types: map[string]*typeState{}}
+}
+
+// setCaller records who a stream authenticated as.
+func (t *tracker) setCaller(k streamKey, c *caller) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s := t.streams[k]; s != nil {
+		s.caller = c
+	}
 }
 
 // stream returns a stream's state; nil after close or for an unknown key.

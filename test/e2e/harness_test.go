@@ -60,7 +60,7 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
 	args := append([]string{"server", "--api-listen", "127.0.0.1:0", "--xds-listen", "127.0.0.1:0", "--admin-listen", "",
 		"--store", "sqlite:" + filepath.Join(dataDir, "meshgate.db"),
-		"--account-id", "111122223333", "--region", "us-west-2"}, extra...)
+		"--account-id", "111122223333", "--region", "us-west-2", "--auth", "none"}, extra...)
 	return startProcess(t, exec.Command(binary, args...), dataDir, servingLine)
 }
 

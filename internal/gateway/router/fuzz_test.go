@@ -282,6 +282,10 @@ func checkDecisions(t *testing.T, g *ir.Gateway, tbl *Table, r *Request, seed ui
 			}
 		}
 		d := tbl.Route(r, pickWith(func(n uint32) uint32 { return seed % n }))
+		// The index decides as the linear scan over every route does.
+		if lin := tbl.routeLinear(r, func(n uint32) uint32 { return seed % n }); !reflect.DeepEqual(d, lin) {
+			t.Fatalf("gateway %s port %d request %+v:\nindexed %+v\nlinear  %+v", g.Name, port, *r, d, lin)
+		}
 		if !reflect.DeepEqual(before, cloneRequest(r)) || !maps.EqualFunc(before.Header, r.Header, slices.Equal) {
 			t.Fatalf("Route changed the request: %+v -> %+v", before, *r)
 		}

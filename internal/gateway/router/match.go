@@ -2,7 +2,7 @@ package router
 
 import (
 	"fmt"
-	"net/url"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -23,7 +23,8 @@ type matcher struct {
 
 type headerMatcher struct {
 	ir.HeaderMatch
-	regex *regexp.Regexp
+	canonical string // http.CanonicalHeaderKey(Name)
+	regex     *regexp.Regexp
 }
 
 func compileMatch(m ir.Match) (matcher, error) {
@@ -38,6 +39,7 @@ func compileMatch(m ir.Match) (matcher, error) {
 	for _, h := range m.Headers {
 		hm := headerMatcher{HeaderMatch: h}
 		hm.Name = strings.ToLower(h.Name)
+		hm.canonical = http.CanonicalHeaderKey(hm.Name)
 		if h.Regex != nil {
 			re, err := fullMatch(*h.Regex)
 			if err != nil {
@@ -62,7 +64,7 @@ func fullMatch(expr string) (*regexp.Regexp, error) {
 }
 
 // matches reports whether the request matches every criterion.
-func (m *matcher) matches(r *Request, path string, query url.Values) bool {
+func (m *matcher) matches(r *Request, path string, lq *lazyQuery) bool {
 	switch {
 	case m.path != "" && path != m.path:
 		return false
@@ -80,6 +82,10 @@ func (m *matcher) matches(r *Request, path string, query url.Values) bool {
 			return false
 		}
 	}
+	if len(m.query) == 0 {
+		return true
+	}
+	query := lq.get()
 	for _, q := range m.query {
 		vs, ok := query[q.Name]
 		if !ok {
@@ -96,7 +102,7 @@ func (m *matcher) matches(r *Request, path string, query url.Values) bool {
 // header are joined with "," before matching; a missing header fails every
 // value criterion and the presence check, and invert flips the result.
 func (h *headerMatcher) matches(r *Request) bool {
-	vs, present := r.header(h.Name)
+	vs, present := r.header(h.Name, h.canonical)
 	ok := present
 	if present {
 		v := strings.Join(vs, ",")

@@ -28,15 +28,35 @@ type Request struct {
 	Header http.Header
 }
 
-func (r *Request) header(lowerName string) ([]string, bool) {
+// header returns the values of a header by its lower-case name and its
+// canonical form (http.CanonicalHeaderKey of the name).
+func (r *Request) header(lowerName, canonicalName string) ([]string, bool) {
 	if lowerName == "host" || lowerName == ":authority" {
 		return []string{r.Host}, r.Host != ""
 	}
 	if lowerName == ":method" {
 		return []string{r.Method}, true
 	}
-	vs, ok := r.Header[http.CanonicalHeaderKey(lowerName)]
+	vs, ok := r.Header[canonicalName]
 	return vs, ok
+}
+
+// lazyQuery is a request's query, parsed the first time a match looks at
+// it: most routes have no query criterion.
+type lazyQuery struct {
+	raw    string
+	parsed bool
+	values url.Values
+}
+
+func (q *lazyQuery) get() url.Values {
+	if !q.parsed {
+		q.parsed = true
+		if q.raw != "" {
+			q.values, _ = url.ParseQuery(q.raw)
+		}
+	}
+	return q.values
 }
 
 // Decision is where a request goes. Status is 0 when it is forwarded to
@@ -73,6 +93,7 @@ type listener struct {
 type vhost struct {
 	suffix string // for suffix hosts: ".example.com"
 	routes []gatewayRoute
+	index  *routeIndex // which routes can match a path
 }
 
 type gatewayRoute struct {
@@ -115,14 +136,15 @@ func Compile(g *ir.Gateway) (*Table, error) {
 	for _, l := range g.Listeners {
 		cl := &listener{exact: map[string]*vhost{}}
 		for _, vh := range l.VirtualHosts {
-			h := &vhost{}
-			for _, gr := range vh.Routes {
+			h := &vhost{index: &routeIndex{}}
+			for i, gr := range vh.Routes {
 				m, err := compileMatch(gr.Match)
 				if err != nil {
 					return nil, fmt.Errorf("listener %d gateway route %q: %w", l.Port, gr.Name, err)
 				}
 				h.routes = append(h.routes, gatewayRoute{GatewayRoute: gr, m: m,
 					service: t.services[serviceKey{gr.Action.Service, gr.Action.Port}]})
+				h.index.add(int32(i), &h.routes[i].m)
 			}
 			for _, d := range vh.Domains {
 				d = strings.ToLower(d)
@@ -183,27 +205,28 @@ func (t *Table) Route(r *Request, pick func(n uint32) uint32) Decision {
 	if h == nil {
 		return Decision{Status: http.StatusNotFound}
 	}
-	var query url.Values
-	if r.RawQuery != "" {
-		query, _ = url.ParseQuery(r.RawQuery)
-	}
-	for i := range h.routes {
-		gr := &h.routes[i]
-		if !gr.m.matches(r, r.Path, query) {
-			continue
+	query := lazyQuery{raw: r.RawQuery}
+	var gr *gatewayRoute
+	h.index.candidates(r.Path, func(i int32) bool {
+		if h.routes[i].m.matches(r, r.Path, &query) {
+			gr = &h.routes[i]
+			return true
 		}
-		d := Decision{GatewayRoute: gr.Name, Path: rewritePath(r.Path, gr), Host: r.Host}
-		if gr.Action.HostRewrite != "" {
-			d.Host = gr.Action.HostRewrite
-		}
-		return t.routerStage(r, gr.service, d, query, pick)
+		return false
+	})
+	if gr == nil {
+		return Decision{Status: http.StatusNotFound}
 	}
-	return Decision{Status: http.StatusNotFound}
+	d := Decision{GatewayRoute: gr.Name, Path: rewritePath(r.Path, gr), Host: r.Host}
+	if gr.Action.HostRewrite != "" {
+		d.Host = gr.Action.HostRewrite
+	}
+	return t.routerStage(r, gr.service, d, &query, pick)
 }
 
 // routerStage runs the target virtual service's routes on the rewritten
 // request and picks a weighted target.
-func (t *Table) routerStage(r *Request, s *Service, d Decision, query url.Values, pick func(n uint32) uint32) Decision {
+func (t *Table) routerStage(r *Request, s *Service, d Decision, query *lazyQuery, pick func(n uint32) uint32) Decision {
 	d.Service = s
 	if s == nil || s.Provider == "" {
 		d.Status = http.StatusServiceUnavailable

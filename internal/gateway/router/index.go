@@ -1,0 +1,147 @@
+package router
+
+import (
+	"bytes"
+	"strings"
+)
+
+// routeIndex finds the gateway routes of a virtual host that can match a
+// path without looking at the others, so that routing costs about the
+// same with 10 routes or 10,000. A route whose match names an exact path
+// can only match that path; one with a prefix only paths that start with
+// it; the rest (a path regex, or no path criterion) are candidates for
+// every path, unless the regex has a literal prefix, under which it is
+// indexed like a prefix. The candidates are then tried with their full matchers in
+// the routes' priority order — the order of the virtual host's routes —
+// so the first route that matches is the one a linear scan would pick.
+type routeIndex struct {
+	exact    map[string][]int32 // exact path → routes, ascending
+	prefixes trieNode           // literal prefix → routes, ascending
+	rest     []int32            // routes without an indexable criterion, ascending
+}
+
+// trieNode is a node of a radix tree of path prefixes: label is the edge
+// from its parent, routes those whose prefix ends here.
+type trieNode struct {
+	label    string
+	routes   []int32
+	first    []byte // first byte of each child's label
+	children []*trieNode
+}
+
+// add indexes route i (routes must be added in ascending order).
+func (x *routeIndex) add(i int32, m *matcher) {
+	switch {
+	case m.path != "":
+		if x.exact == nil {
+			x.exact = map[string][]int32{}
+		}
+		x.exact[m.path] = append(x.exact[m.path], i)
+	case m.prefix != "":
+		x.prefixes.insert(m.prefix, i)
+	case m.regex != nil && regexPrefix(m) != "":
+		x.prefixes.insert(regexPrefix(m), i)
+	default:
+		x.rest = append(x.rest, i)
+	}
+}
+
+// regexPrefix is the literal text every path the route's regex matches
+// starts with: the regex is anchored at both ends, and LiteralPrefix is
+// "a literal string that must begin any match" ("" when there is none,
+// as with a leading group or alternation). "/api/v[0-9]+/.*" is indexed
+// under "/api/v"; "(?i)/Api/.*" under "/" only.
+func regexPrefix(m *matcher) string {
+	p, _ := m.regex.LiteralPrefix()
+	return p
+}
+
+func (n *trieNode) child(c byte) *trieNode {
+	if len(n.first) > 16 {
+		if i := bytes.IndexByte(n.first, c); i >= 0 {
+			return n.children[i]
+		}
+		return nil
+	}
+	for i, f := range n.first { // a few children: cheaper than a call
+		if f == c {
+			return n.children[i]
+		}
+	}
+	return nil
+}
+
+func (n *trieNode) insert(key string, i int32) {
+	for key != "" {
+		c := n.child(key[0])
+		if c == nil {
+			n.first = append(n.first, key[0])
+			n.children = append(n.children, &trieNode{label: key, routes: []int32{i}})
+			return
+		}
+		l := commonPrefixLen(c.label, key)
+		if l < len(c.label) {
+			// Split c's edge where key leaves it.
+			tail := &trieNode{label: c.label[l:], routes: c.routes, first: c.first, children: c.children}
+			c.label, c.routes = c.label[:l], nil
+			c.first, c.children = []byte{tail.label[0]}, []*trieNode{tail}
+		}
+		n, key = c, key[l:]
+	}
+	n.routes = append(n.routes, i)
+}
+
+func commonPrefixLen(a, b string) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+// maxInlineLists is how many candidate lists a lookup keeps on the stack;
+// a path that meets more prefix nodes with routes spills to the heap.
+const maxInlineLists = 8
+
+// candidates calls try with the candidate routes for path in ascending
+// order until try returns true.
+func (x *routeIndex) candidates(path string, try func(i int32) bool) {
+	var inline [maxInlineLists][]int32
+	lists := inline[:0]
+	if l := x.exact[path]; len(l) > 0 {
+		lists = append(lists, l)
+	}
+	if len(x.rest) > 0 {
+		lists = append(lists, x.rest)
+	}
+	n, key := &x.prefixes, path
+	for key != "" {
+		c := n.child(key[0])
+		if c == nil || !strings.HasPrefix(key, c.label) {
+			break
+		}
+		if len(c.routes) > 0 {
+			lists = append(lists, c.routes)
+		}
+		n, key = c, key[len(c.label):]
+	}
+	// Merge the ascending lists (a few, usually one or two).
+	for {
+		best := -1
+		for j, l := range lists {
+			if len(l) > 0 && (best < 0 || l[0] < lists[best][0]) {
+				best = j
+			}
+		}
+		if best < 0 {
+			return
+		}
+		i := lists[best][0]
+		lists[best] = lists[best][1:]
+		if try(i) {
+			return
+		}
+	}
+}
