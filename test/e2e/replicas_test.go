@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -8,6 +9,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/meshgate/meshgate/internal/xds"
 )
 
 // call sends one API request and returns its status, error type and body.
@@ -227,5 +235,84 @@ func TestDatabaseOutage(t *testing.T) {
 	})
 	for _, name := range []string{"colorteller-1.local", "after.local"} {
 		mustCall(t, rs[1], "GET", "/v20190125/meshes/m/virtualServices/"+name, "")
+	}
+}
+
+// TestReplicasShareTokensAndVersions: a create retried with the same
+// clientToken on another replica gets the original answer; and every
+// replica computes the same configuration version for the same state, so a
+// proxy that reconnects to another replica is at most re-sent the version
+// it already has, which it treats as a no-op.
+func TestReplicasShareTokensAndVersions(t *testing.T) {
+	pg := startPostgres(t)
+	rs := replicas(t, pg, 2)
+	mustCall(t, rs[0], "PUT", "/v20190125/meshes", `{"meshName":"m"}`)
+	body := `{"virtualGatewayName":"gw","clientToken":"tok-1","spec":` + gwSpec + `}`
+	first := mustCall(t, rs[0], "PUT", "/v20190125/meshes/m/virtualGateways", body)
+	again := mustCall(t, rs[1], "PUT", "/v20190125/meshes/m/virtualGateways", body)
+	if first != again {
+		t.Errorf("the same clientToken on another replica answered\n%s\nwant\n%s", again, first)
+	}
+	code, typ, _ := call(t, rs[1], "PUT", "/v20190125/meshes/m/virtualGateways",
+		`{"virtualGatewayName":"gw2","clientToken":"tok-1","spec":`+gwSpec+`}`)
+	if code != http.StatusConflict || typ != "ConflictException" {
+		t.Errorf("the token reused with another input on another replica: %d %s, want 409 ConflictException", code, typ)
+	}
+
+	const node = "mesh/m/virtualGateway/gw"
+	v := gatewayConfigVersion(t, rs[0].xds, node, "")
+	if v == "" {
+		t.Fatal("replica A sent no version")
+	}
+	if vb := gatewayConfigVersion(t, rs[1].xds, node, ""); vb != v {
+		t.Fatalf("replica B's version %q differs from replica A's %q for the same state", vb, v)
+	}
+	// go-control-plane answers the first request of a new stream even when
+	// the proxy names the current version; what matters is that it is the
+	// same version, so nothing is applied again.
+	if got := gatewayConfigVersion(t, rs[1].xds, node, v); got != "" && got != v {
+		t.Fatalf("reconnecting to replica B with version %s was pushed another version %s", v, got)
+	}
+}
+
+// gatewayConfigVersion opens an ADS stream as the gateway's proxy, asks for
+// its configuration saying it has version have, and returns the version
+// pushed within a bounded wait ("" when nothing comes).
+func gatewayConfigVersion(t *testing.T, addr, node, have string) string {
+	t.Helper()
+	conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := discovery.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = stream.Send(&discovery.DiscoveryRequest{Node: &core.Node{Id: node}, TypeUrl: xds.GatewayConfigType,
+		ResourceNames: []string{node}, VersionInfo: have})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		resp, err := stream.Recv()
+		if err != nil {
+			got <- ""
+			return
+		}
+		got <- resp.GetVersionInfo()
+	}()
+	wait := 5 * time.Second
+	if have != "" {
+		wait = 1500 * time.Millisecond // long enough for a push that should not come
+	}
+	select {
+	case v := <-got:
+		return v
+	case <-time.After(wait):
+		return ""
 	}
 }
