@@ -31,6 +31,8 @@ type serverFlags struct {
 	xdsSocket     string // "" disables the unix socket
 	xdsTLSCert    string
 	xdsTLSKey     string
+	apiTLSCert    string
+	apiTLSKey     string
 	xdsMaxProxies int
 	xdsAuth       xdsAuthFlags // xdsauth.go
 	// gateways runs a gateway per virtual gateway in-process (meshgate up).
@@ -116,6 +118,10 @@ func parseServerFlags(cmd string, args []string) (*serverFlags, error) {
 		"address the in-process gateways' listeners bind to; empty = all interfaces (default 127.0.0.1 for up; env MESHGATE_GATEWAY_LISTEN_HOST)")
 	fs.StringVar(&f.xdsTLSCert, "xds-tls-cert", envString("MESHGATE_XDS_TLS_CERT", ""),
 		"PEM certificate (chain) of the xDS TCP listener; with --xds-tls-key it serves TLS (env MESHGATE_XDS_TLS_CERT)")
+	fs.StringVar(&f.apiTLSCert, "api-tls-cert", envString("MESHGATE_API_TLS_CERT", ""),
+		"PEM certificate (chain) of the API listener; with --api-tls-key the API is served over HTTPS, the files re-read when they change (env MESHGATE_API_TLS_CERT)")
+	fs.StringVar(&f.apiTLSKey, "api-tls-key", envString("MESHGATE_API_TLS_KEY", ""),
+		"PEM private key of --api-tls-cert (env MESHGATE_API_TLS_KEY)")
 	fs.StringVar(&f.xdsTLSKey, "xds-tls-key", envString("MESHGATE_XDS_TLS_KEY", ""),
 		"PEM private key of --xds-tls-cert (env MESHGATE_XDS_TLS_KEY)")
 	maxProxies, err := envInt("MESHGATE_XDS_MAX_PROXIES", 50)
@@ -144,6 +150,9 @@ func parseServerFlags(cmd string, args []string) (*serverFlags, error) {
 	}
 	if (f.xdsTLSCert == "") != (f.xdsTLSKey == "") {
 		return nil, errors.New("--xds-tls-cert and --xds-tls-key go together")
+	}
+	if (f.apiTLSCert == "") != (f.apiTLSKey == "") {
+		return nil, errors.New("--api-tls-cert and --api-tls-key go together")
 	}
 	if f.xdsMaxProxies < 0 {
 		return nil, fmt.Errorf("--xds-max-proxies %d: want 0 (no limit) or more", f.xdsMaxProxies)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -130,7 +132,7 @@ func runServer(cmd string, args []string) error {
 		}
 		wg.Go(func() { sup.Run(ctx) })
 	}
-	log.Info("meshgate serving", "cmd", cmd, "api", "http://"+ls.api.Addr().String(),
+	log.Info("meshgate serving", "cmd", cmd, "api", ls.apiURL(),
 		"xds", addrOf(ls.xds), "xdsSocket", addrOf(ls.xdsSocket), "xdsTLS", f.xdsTLSCert != "",
 		"admin", addrOf(ls.admin), "store", redactDSN(f.store), "region", f.region, "account", f.accountID)
 	<-ctx.Done()
@@ -145,6 +147,11 @@ func runServer(cmd string, args []string) error {
 // listeners are the server's sockets; nil when disabled.
 type listeners struct {
 	api, xds, xdsSocket, admin net.Listener
+	apiScheme                  string // "https" when the API serves TLS
+}
+
+func (ls *listeners) apiURL() string {
+	return cmp.Or(ls.apiScheme, "http") + "://" + ls.api.Addr().String()
 }
 
 // listen opens every socket before anything serves, so a taken port fails
@@ -154,6 +161,15 @@ func listen(f *serverFlags) (*listeners, error) {
 	var err error
 	if ls.api, err = net.Listen("tcp", f.apiListen); err != nil {
 		return nil, fmt.Errorf("--api-listen: %w", err)
+	}
+	if f.apiTLSCert != "" {
+		cfg, err := apiTLS(f.apiTLSCert, f.apiTLSKey)
+		if err != nil {
+			ls.close()
+			return nil, err
+		}
+		ls.api = tls.NewListener(ls.api, cfg)
+		ls.apiScheme = "https"
 	}
 	if f.xdsListen != "" {
 		if ls.xds, err = net.Listen("tcp", f.xdsListen); err != nil {

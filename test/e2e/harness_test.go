@@ -50,7 +50,7 @@ type server struct {
 }
 
 var (
-	servingLine = regexp.MustCompile(`msg="meshgate serving".*api=(http://127\.0\.0\.1:\d+).*xds=(\S+)`)
+	servingLine = regexp.MustCompile(`msg="meshgate serving".*api=(https?://127\.0\.0\.1:\d+).*xds=(\S+)`)
 	adminLine   = regexp.MustCompile(`msg="gateway admin".*addr=(http://127\.0\.0\.1:\d+)`)
 )
 
