@@ -34,10 +34,13 @@ package gateway
 //
 // screen also enforces, for HTTP/1 and HTTP/2 alike, Envoy's header
 // limits (more than 100 header fields or more than MaxHeaderBytes of
-// header → 431), a request-target limit (→ 414) and the policy for header
-// names with underscores. rawConn bounds slow HTTP/1 request bodies: a
-// read of the body that gets nothing for BodyIdleTimeout closes the
-// connection.
+// header → 431), a request-target limit (→ 414), an HTTP/2 Host header
+// agreeing with :authority, and the policy for header names with
+// underscores. rawConn bounds slow HTTP/1 request bodies: a read of the
+// body that gets nothing for BodyIdleTimeout fails the request (408) and
+// closes the connection; a malformed chunk that arrives after the request
+// was forwarded aborts the upstream request and gets 400
+// (clientBodyFailed).
 
 import (
 	"bytes"
@@ -141,6 +144,13 @@ func (p *proxy) screen(w http.ResponseWriter, r *http.Request, ex *exchange) boo
 			if reason := rc.screen(r.Method, r.RequestURI, o.bodyIdleTimeout()); reason != "" {
 				return p.refuse(w, r, ex, http.StatusBadRequest, reason)
 			}
+		}
+	}
+	if r.ProtoMajor == 2 {
+		// A Host header beside :authority must name the same authority
+		// (RFC 9113 §8.3.1); Go's server keeps it in the header.
+		if hv, ok := r.Header["Host"]; ok && (len(hv) != 1 || !strings.EqualFold(hv[0], r.Host)) {
+			return p.refuse(w, r, ex, http.StatusBadRequest, "Host differs from :authority")
 		}
 	}
 	if max := o.maxRequestURIBytes(); max > 0 && len(r.RequestURI) > max {

@@ -447,6 +447,44 @@ func TestSecurityHTTP2HeaderLimits(t *testing.T) {
 	}
 }
 
+// TestSecurityHTTP2HostAuthority (S10 over HTTP/2): a Host header that
+// disagrees with :authority is refused with 400; one that agrees passes,
+// and the backend gets the route's Host.
+func TestSecurityHTTP2HostAuthority(t *testing.T) {
+	addr, _, rec := h2Gateway(t)
+	h := dialH2(t, addr)
+	status := func(id uint32, host string) string {
+		t.Helper()
+		blk := h.block("/authority", hpack.HeaderField{Name: "host", Value: host})
+		if err := h.w.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: blk, EndStream: true, EndHeaders: true}); err != nil {
+			t.Fatal(err)
+		}
+		h.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for {
+			f, err := h.r.ReadFrame()
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch f := f.(type) {
+			case *http2.MetaHeadersFrame:
+				if f.StreamID == id {
+					return f.PseudoValue("status")
+				}
+			case *http2.RSTStreamFrame:
+				if f.StreamID == id {
+					return "RST " + f.ErrCode.String()
+				}
+			}
+		}
+	}
+	if got := status(1, "evil.example"); got != "400" || rec.count() != 0 {
+		t.Errorf("host evil.example beside :authority edge.example: %s (backend hits %d), want 400", got, rec.count())
+	}
+	if got := status(3, "Edge.Example"); got != "200" || rec.last(t).Host != "fast.local" {
+		t.Errorf("agreeing host: %s", got)
+	}
+}
+
 // TestSecurityTLSListener: the HTTP/1 framing checks apply on a TLS
 // listener too (the gateway terminates TLS before the HTTP server), while
 // h2 by ALPN, Request.TLS and X-Forwarded-Proto work as before.
