@@ -35,14 +35,14 @@ const e2eCredentials = `{"credentials":[
 
 // startAuthServer runs meshgate server with --auth sigv4 and the
 // credential file above.
-func startAuthServer(t *testing.T) *server {
+func startAuthServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	dir := t.TempDir()
 	creds := filepath.Join(dir, "credentials.json")
 	if err := os.WriteFile(creds, []byte(e2eCredentials), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return startServer(t, dir, "--auth", "sigv4", "--credentials", creds)
+	return startServer(t, dir, append([]string{"--auth", "sigv4", "--credentials", creds}, extra...)...)
 }
 
 // awsCLIAs is awsCLI signing with the given key (none with keyID ""),
