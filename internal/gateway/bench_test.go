@@ -296,4 +296,3 @@ func BenchmarkDirect(b *testing.B) {
 		}
 	})
 }
-

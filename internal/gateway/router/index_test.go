@@ -109,7 +109,7 @@ func TestIndexMatchesLinear(t *testing.T) {
 			}
 			r := &Request{Port: 8080, Method: []string{"GET", "POST"}[rnd.IntN(2)], Path: NormalizePath(p),
 				RawQuery: []string{"", "v=2", "v=1&v=2", "x=%zz&v=2"}[rnd.IntN(4)],
-				Host: []string{"a.example", "x.wild.example:80", "other", ""}[rnd.IntN(4)], Scheme: "http",
+				Host:     []string{"a.example", "x.wild.example:80", "other", ""}[rnd.IntN(4)], Scheme: "http",
 				Header: http.Header{}}
 			if rnd.IntN(2) == 0 {
 				r.Header.Set("X-Canary", "1")
