@@ -77,20 +77,7 @@ func boundInput(op *appmesh.Operation, params map[string]string, req *http.Reque
 	if len(bytes.TrimSpace(body)) > 0 {
 		_ = json.Unmarshal(body, in)
 	}
-	q := req.URL.Query()
-	_ = in.Bind(func(location, name string) *string {
-		if location == "uri" {
-			v, ok := params[name]
-			if !ok {
-				return nil
-			}
-			return &v
-		}
-		if vs, ok := q[name]; ok && len(vs) > 0 {
-			return &vs[0]
-		}
-		return nil
-	})
+	_ = bind(in, params, req.URL.Query()) // a bad query fails in the handler, after authorization
 	return in
 }
 

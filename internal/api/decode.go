@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/meshgate/meshgate/internal/appmesh"
@@ -36,8 +37,19 @@ func decodeInput(w http.ResponseWriter, req *http.Request, op *appmesh.Operation
 			return nil, err
 		}
 	}
-	q := req.URL.Query()
-	err = in.Bind(func(location, name string) *string {
+	if err := bind(in, params, req.URL.Query()); err != nil {
+		return nil, err
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// bind fills the input's URI members from the route's parameters and its
+// query members from the query string (the first value of each).
+func bind(in appmesh.Input, params map[string]string, q url.Values) error {
+	return in.Bind(func(location, name string) *string {
 		if location == "uri" {
 			v, ok := params[name]
 			if !ok {
@@ -50,13 +62,6 @@ func decodeInput(w http.ResponseWriter, req *http.Request, op *appmesh.Operation
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	return in, nil
 }
 
 // decodeJSON decodes exactly one JSON object into v and explains failures
