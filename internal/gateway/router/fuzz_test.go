@@ -92,7 +92,7 @@ func loadFuzzFixtures() (*fuzzFixtures, error) {
 				fixturesErr = fmt.Errorf("%s: %w", file, err)
 				return
 			}
-			tbl, err := Compile(&g)
+			tbl, err := compile(&g, 0) // through the index, checked against the linear scan
 			if err != nil {
 				fixturesErr = fmt.Errorf("%s: %w", file, err)
 				return
@@ -440,7 +440,7 @@ func FuzzRoute(f *testing.F) {
 
 		// App Mesh weights are 0..100.
 		sg := syntheticGateway(prefix, regex, hv, uint32(w1)%101, uint32(w2)%101)
-		tbl, err := Compile(sg)
+		tbl, err := compile(sg, 0)
 		valid := (regex == "" || regexOK(regex)) && regexOK(hv)
 		if (err == nil) != valid {
 			t.Fatalf("Compile with path regex %q and header regex %q: err %v, but the regexes valid = %v", regex, hv, err, valid)
@@ -461,7 +461,7 @@ func FuzzRoute(f *testing.F) {
 				}
 			}
 			sg.Services[1].Routes[2].Match.PathRegex = "/static"
-			if tbl, err = Compile(sg); err != nil {
+			if tbl, err = compile(sg, 0); err != nil {
 				t.Fatalf("Compile without the fuzzed regexes: %v", err)
 			}
 		}

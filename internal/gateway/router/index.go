@@ -7,12 +7,13 @@ import (
 
 // routeIndex finds the gateway routes of a virtual host that can match a
 // path without looking at the others, so that routing costs about the
-// same with 10 routes or 10,000. A route whose match names an exact path
+// same with 20 routes or 10,000 (a virtual host of up to linearMax routes
+// is scanned instead: cheaper for a few). A route whose match names an exact path
 // can only match that path; one with a prefix only paths that start with
 // it; the rest (a path regex, or no path criterion) are candidates for
-// every path, unless the regex has a literal prefix, under which it is
-// indexed like a prefix. The candidates are then tried with their full matchers in
-// the routes' priority order — the order of the virtual host's routes —
+// every path, unless the regex has a literal prefix, under which it
+// is indexed like a prefix. The candidates are then tried with their full
+// matchers in the routes' priority order — the order of the virtual host's routes —
 // so the first route that matches is the one a linear scan would pick.
 type routeIndex struct {
 	exact    map[string][]int32 // exact path → routes, ascending

@@ -98,7 +98,7 @@ func TestIndexMatchesLinear(t *testing.T) {
 			{Name: "a", Domains: []string{"a.example", "*.wild.example"}, Routes: routes},
 			{Name: "any", Domains: []string{"*"}, Routes: routes[len(routes)/2:]},
 		}}}
-		tbl, err := Compile(g)
+		tbl, err := compile(g, 0) // every table through the index
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +125,7 @@ func TestIndexMatchesLinear(t *testing.T) {
 // others.
 func TestIndexLargeTable(t *testing.T) {
 	for _, n := range []int{1000, 10000} {
-		tbl, err := Compile(benchGateway(n))
+		tbl, err := compile(benchGateway(n), 0)
 		if err != nil {
 			t.Fatal(err)
 		}

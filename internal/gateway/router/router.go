@@ -93,7 +93,7 @@ type listener struct {
 type vhost struct {
 	suffix string // for suffix hosts: ".example.com"
 	routes []gatewayRoute
-	index  *routeIndex // which routes can match a path
+	index  *routeIndex // which routes can match a path; nil: scan them all
 }
 
 type gatewayRoute struct {
@@ -116,7 +116,15 @@ type Route struct {
 }
 
 // Compile builds the routing table of a gateway.
-func Compile(g *ir.Gateway) (*Table, error) {
+func Compile(g *ir.Gateway) (*Table, error) { return compile(g, linearMax) }
+
+// linearMax is the most gateway routes a virtual host has for routing to
+// scan them all in order: for a few routes that is cheaper than the
+// index's lookups. Tests compile with 0 to route every table through the
+// index.
+const linearMax = 16
+
+func compile(g *ir.Gateway, linearMax int) (*Table, error) {
 	t := &Table{listeners: map[uint32]*listener{}, services: map[serviceKey]*Service{}}
 	for _, s := range g.Services {
 		cs := &Service{Service: s}
@@ -136,7 +144,10 @@ func Compile(g *ir.Gateway) (*Table, error) {
 	for _, l := range g.Listeners {
 		cl := &listener{exact: map[string]*vhost{}}
 		for _, vh := range l.VirtualHosts {
-			h := &vhost{index: &routeIndex{}}
+			h := &vhost{}
+			if len(vh.Routes) > linearMax {
+				h.index = &routeIndex{}
+			}
 			for i, gr := range vh.Routes {
 				m, err := compileMatch(gr.Match)
 				if err != nil {
@@ -144,7 +155,9 @@ func Compile(g *ir.Gateway) (*Table, error) {
 				}
 				h.routes = append(h.routes, gatewayRoute{GatewayRoute: gr, m: m,
 					service: t.services[serviceKey{gr.Action.Service, gr.Action.Port}]})
-				h.index.add(int32(i), &h.routes[i].m)
+				if h.index != nil {
+					h.index.add(int32(i), &h.routes[i].m)
+				}
 			}
 			for _, d := range vh.Domains {
 				d = strings.ToLower(d)
@@ -207,13 +220,22 @@ func (t *Table) Route(r *Request, pick func(n uint32) uint32) Decision {
 	}
 	query := lazyQuery{raw: r.RawQuery}
 	var gr *gatewayRoute
-	h.index.candidates(r.Path, func(i int32) bool {
-		if h.routes[i].m.matches(r, r.Path, &query) {
-			gr = &h.routes[i]
-			return true
+	if h.index == nil {
+		for i := range h.routes {
+			if h.routes[i].m.matches(r, r.Path, &query) {
+				gr = &h.routes[i]
+				break
+			}
 		}
-		return false
-	})
+	} else {
+		h.index.candidates(r.Path, func(i int32) bool {
+			if h.routes[i].m.matches(r, r.Path, &query) {
+				gr = &h.routes[i]
+				return true
+			}
+			return false
+		})
+	}
 	if gr == nil {
 		return Decision{Status: http.StatusNotFound}
 	}
