@@ -95,7 +95,7 @@ func (s *ClientPolicyTls) validate(v *validator, path string) {
 	}
 	if s.Ports != nil {
 		for i1 := range s.Ports {
-			v.rangeOf(index(path+".ports", i1), *(&s.Ports[i1]), 1, 65535)
+			v.rangeOf(index(path+".ports", i1), s.Ports[i1], 1, 65535)
 		}
 	}
 	if s.Validation == nil {
@@ -946,13 +946,13 @@ func (s *GrpcRetryPolicy) validate(v *validator, path string) {
 	if s.GrpcRetryEvents != nil {
 		v.count(path+".grpcRetryEvents", len(s.GrpcRetryEvents), 1, 5)
 		for i1 := range s.GrpcRetryEvents {
-			v.enum(index(path+".grpcRetryEvents", i1), *(&s.GrpcRetryEvents[i1]), enumGrpcRetryPolicyEvent)
+			v.enum(index(path+".grpcRetryEvents", i1), s.GrpcRetryEvents[i1], enumGrpcRetryPolicyEvent)
 		}
 	}
 	if s.HttpRetryEvents != nil {
 		v.count(path+".httpRetryEvents", len(s.HttpRetryEvents), 1, 25)
 		for i1 := range s.HttpRetryEvents {
-			v.length(index(path+".httpRetryEvents", i1), *(&s.HttpRetryEvents[i1]), 1, 25)
+			v.length(index(path+".httpRetryEvents", i1), s.HttpRetryEvents[i1], 1, 25)
 		}
 	}
 	if s.MaxRetries == nil {
@@ -968,7 +968,7 @@ func (s *GrpcRetryPolicy) validate(v *validator, path string) {
 	if s.TcpRetryEvents != nil {
 		v.count(path+".tcpRetryEvents", len(s.TcpRetryEvents), 1, 1)
 		for i1 := range s.TcpRetryEvents {
-			v.enum(index(path+".tcpRetryEvents", i1), *(&s.TcpRetryEvents[i1]), enumTcpRetryPolicyEvent)
+			v.enum(index(path+".tcpRetryEvents", i1), s.TcpRetryEvents[i1], enumTcpRetryPolicyEvent)
 		}
 	}
 }
@@ -1218,7 +1218,7 @@ func (s *HttpRetryPolicy) validate(v *validator, path string) {
 	if s.HttpRetryEvents != nil {
 		v.count(path+".httpRetryEvents", len(s.HttpRetryEvents), 1, 25)
 		for i1 := range s.HttpRetryEvents {
-			v.length(index(path+".httpRetryEvents", i1), *(&s.HttpRetryEvents[i1]), 1, 25)
+			v.length(index(path+".httpRetryEvents", i1), s.HttpRetryEvents[i1], 1, 25)
 		}
 	}
 	if s.MaxRetries == nil {
@@ -1234,7 +1234,7 @@ func (s *HttpRetryPolicy) validate(v *validator, path string) {
 	if s.TcpRetryEvents != nil {
 		v.count(path+".tcpRetryEvents", len(s.TcpRetryEvents), 1, 1)
 		for i1 := range s.TcpRetryEvents {
-			v.enum(index(path+".tcpRetryEvents", i1), *(&s.TcpRetryEvents[i1]), enumTcpRetryPolicyEvent)
+			v.enum(index(path+".tcpRetryEvents", i1), s.TcpRetryEvents[i1], enumTcpRetryPolicyEvent)
 		}
 	}
 }
@@ -1915,7 +1915,7 @@ func (s *SubjectAlternativeNameMatchers) validate(v *validator, path string) {
 		v.missing(path + ".exact")
 	} else {
 		for i1 := range s.Exact {
-			v.length(index(path+".exact", i1), *(&s.Exact[i1]), 1, 254)
+			v.length(index(path+".exact", i1), s.Exact[i1], 1, 254)
 		}
 	}
 }
@@ -2050,7 +2050,7 @@ func (s *UntagResourceInput) validate(v *validator, path string) {
 	} else {
 		v.count(path+".tagKeys", len(s.TagKeys), 0, 50)
 		for i1 := range s.TagKeys {
-			v.length(index(path+".tagKeys", i1), *(&s.TagKeys[i1]), 1, 128)
+			v.length(index(path+".tagKeys", i1), s.TagKeys[i1], 1, 128)
 		}
 	}
 }
@@ -2284,7 +2284,7 @@ func (s *VirtualGatewayClientPolicyTls) validate(v *validator, path string) {
 	}
 	if s.Ports != nil {
 		for i1 := range s.Ports {
-			v.rangeOf(index(path+".ports", i1), *(&s.Ports[i1]), 1, 65535)
+			v.rangeOf(index(path+".ports", i1), s.Ports[i1], 1, 65535)
 		}
 	}
 	if s.Validation == nil {

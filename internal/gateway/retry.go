@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -167,6 +166,3 @@ func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
 
 var errPerTryTimeout error = timeoutError{}
-
-// retryCount renders the attempt count for x-envoy-attempt-count.
-func retryCount(n int) string { return strconv.Itoa(n) }

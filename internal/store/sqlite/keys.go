@@ -13,11 +13,4 @@ func checkRecord(r store.Record) error {
 	return nil
 }
 
-func checkKey(k store.Key) error {
-	if err := store.CheckKey(k); err != nil {
-		return fmt.Errorf("store/sqlite: %w", err)
-	}
-	return nil
-}
-
 func keyString(k store.Key) string { return k.String() }

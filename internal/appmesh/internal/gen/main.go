@@ -247,20 +247,24 @@ func (g *gen) validators() []byte {
 // or a slice for lists).
 func (g *gen) check(b *bytes.Buffer, shapeName, expr, path string, depth int) {
 	s := g.m.Shapes[shapeName]
+	val := "*" + expr // the value of a pointer member
+	if strings.HasSuffix(expr, "]") {
+		val = expr // a list element is a value already
+	}
 	switch s.Type {
 	case "string":
 		if s.Min != nil || s.Max != nil {
-			fmt.Fprintf(b, "v.length(%s, *%s, %s, %s)\n", path, expr, bound(s.Min), bound(s.Max))
+			fmt.Fprintf(b, "v.length(%s, %s, %s, %s)\n", path, val, bound(s.Min), bound(s.Max))
 		}
 		if len(s.Enum) > 0 {
-			fmt.Fprintf(b, "v.enum(%s, *%s, enum%s)\n", path, expr, shapeName)
+			fmt.Fprintf(b, "v.enum(%s, %s, enum%s)\n", path, val, shapeName)
 		}
 		if s.Pattern != "" {
-			fmt.Fprintf(b, "v.pattern(%s, *%s, pattern%s)\n", path, expr, shapeName)
+			fmt.Fprintf(b, "v.pattern(%s, %s, pattern%s)\n", path, val, shapeName)
 		}
 	case "integer", "long":
 		if s.Min != nil || s.Max != nil {
-			fmt.Fprintf(b, "v.rangeOf(%s, *%s, %s, %s)\n", path, expr, bound(s.Min), bound(s.Max))
+			fmt.Fprintf(b, "v.rangeOf(%s, %s, %s, %s)\n", path, val, bound(s.Min), bound(s.Max))
 		}
 	case "structure":
 		fmt.Fprintf(b, "%s.validate(v, %s)\n", expr, path)
@@ -273,7 +277,10 @@ func (g *gen) check(b *bytes.Buffer, shapeName, expr, path string, depth int) {
 			i := fmt.Sprintf("i%d", depth)
 			fmt.Fprintf(b, "for %s := range %s {\n", i, expr)
 			elPath := fmt.Sprintf("index(%s, %s)", path, i)
-			elExpr := fmt.Sprintf("(&%s[%s])", expr, i)
+			elExpr := fmt.Sprintf("%s[%s]", expr, i)
+			if el.Type == "structure" {
+				elExpr = fmt.Sprintf("(&%s[%s])", expr, i)
+			}
 			g.check(b, s.Member.Shape, elExpr, elPath, depth+1)
 			b.WriteString("}\n")
 		}
