@@ -13,6 +13,7 @@ import (
 
 	"github.com/meshgate/meshgate/internal/api"
 	"github.com/meshgate/meshgate/internal/auth"
+	"github.com/meshgate/meshgate/internal/service"
 )
 
 const (
@@ -27,7 +28,16 @@ const (
 type apiAuth struct {
 	mode     string
 	keys     *auth.Keys
+	shares   *auth.Shares // nil: no mesh is shared
 	verifier *auth.Verifier
+}
+
+// sharing is what the service is told about shared meshes.
+func (a *apiAuth) sharing() service.Sharing {
+	if a.shares == nil {
+		return nil
+	}
+	return a.shares
 }
 
 // setupAuth resolves --auth and --credentials before anything listens, so
@@ -46,6 +56,9 @@ func setupAuth(cmd string, f *serverFlags, log *slog.Logger) (*apiAuth, error) {
 	case authNone:
 		if f.credentials != "" {
 			log.Warn("the API does not use --credentials: --auth is none", "credentials", f.credentials)
+		}
+		if f.meshShares != "" {
+			return nil, errors.New("--mesh-shares needs --auth sigv4: without authentication every caller is account --account-id, and no other account exists to share with")
 		}
 		log.Warn("API AUTHENTICATION IS OFF: the App Mesh API accepts any caller, signed or not; "+
 			"anyone who can reach it can read, change and delete every mesh. Use --auth sigv4 --credentials FILE to require AWS-signed requests",
@@ -66,24 +79,25 @@ func setupAuth(cmd string, f *serverFlags, log *slog.Logger) (*apiAuth, error) {
 	if fi, err := os.Stat(f.credentials); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		log.Warn("the credential file can be read by other users; chmod 600 it", "file", f.credentials, "mode", fi.Mode().Perm().String())
 	}
-	for _, c := range keys.Credentials() {
-		if c.AccountID != f.accountID {
-			log.Warn("a credential of another account will be refused everything", "accessKeyId", c.AccessKeyID,
-				"credentialAccount", c.AccountID, "account", f.accountID)
+	a := &apiAuth{mode: mode, keys: keys}
+	if f.meshShares != "" {
+		if a.shares, err = auth.LoadShares(f.meshShares); err != nil {
+			return nil, fmt.Errorf("--mesh-shares: %w", err)
 		}
 	}
+	accounts := map[string]bool{}
+	for _, c := range keys.Credentials() {
+		accounts[c.AccountID] = true
+	}
 	log.Info("api authentication", "mode", authSigV4, "credentials", f.credentials, "keys", keys.Len(),
-		"region", f.region, "account", f.accountID)
-	return &apiAuth{
-		mode:     mode,
-		keys:     keys,
-		verifier: &auth.Verifier{Region: f.region, AccountID: f.accountID, Keys: keys, Log: log},
-	}, nil
+		"accounts", len(accounts), "meshShares", f.meshShares, "region", f.region)
+	a.verifier = &auth.Verifier{Region: f.region, AccountID: f.accountID, Keys: keys, Sharing: a.shares, Log: log}
+	return a, nil
 }
 
 // handler guards h as configured. With sigv4 it also reloads the
-// credential file on SIGHUP and whenever its content changes, until ctx
-// ends.
+// credential and mesh-sharing files on SIGHUP and whenever their content
+// changes, until ctx ends.
 func (a *apiAuth) handler(ctx context.Context, h *api.Handler, log *slog.Logger) http.Handler {
 	if a.mode == authNone {
 		return h
@@ -98,9 +112,15 @@ func (a *apiAuth) handler(ctx context.Context, h *api.Handler, log *slog.Logger)
 				return
 			case <-hup:
 				a.keys.ReloadAndLog(log, "SIGHUP")
+				if a.shares != nil {
+					a.shares.ReloadAndLog(log, "SIGHUP")
+				}
 			}
 		}
 	}()
 	go a.keys.Watch(ctx, credentialsPoll, log)
+	if a.shares != nil {
+		go a.shares.Watch(ctx, credentialsPoll, log)
+	}
 	return api.WithAuth(h, a.verifier)
 }

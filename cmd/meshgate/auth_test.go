@@ -106,13 +106,38 @@ func TestAuthWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"chmod 600", "a credential of another account will be refused everything"} {
+	for _, want := range []string{"chmod 600"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q:\n%s", want, logs)
 		}
 	}
 	if strings.Contains(logs, "0123456789abcdef0123") {
 		t.Errorf("the secret is in the log:\n%s", logs)
+	}
+}
+
+// TestMeshSharesFlag: --mesh-shares is read at start, refused without
+// authentication and when broken.
+func TestMeshSharesFlag(t *testing.T) {
+	creds := writeCredentials(t, "AKIDCMDTEST")
+	dir := t.TempDir()
+	good := filepath.Join(dir, "shares.json")
+	os.WriteFile(good, []byte(`{"shares":[{"meshName":"m","meshOwner":"111122223333","consumers":["444455556666"]}]}`), 0o600)
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"shares":[{"meshName":"m","meshOwner":"1111","consumers":["444455556666"]}]}`), 0o600)
+
+	a, _, err := setup(t, "server", "--credentials", creds, "--mesh-shares", good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.shares.SharedWith("m", "111122223333", "444455556666") || a.shares.SharedWith("m", "111122223333", "777788889999") {
+		t.Error("the shares file was not read as written")
+	}
+	if _, _, err := setup(t, "server", "--credentials", creds, "--mesh-shares", bad); err == nil || !strings.Contains(err.Error(), "meshOwner: want 12 digits") {
+		t.Errorf("a broken shares file: %v", err)
+	}
+	if _, _, err := setup(t, "server", "--auth", "none", "--mesh-shares", good); err == nil || !strings.Contains(err.Error(), "--mesh-shares needs --auth sigv4") {
+		t.Errorf("--mesh-shares without authentication: %v", err)
 	}
 }
 

@@ -26,6 +26,7 @@ type serverFlags struct {
 	// auth is sigv4 or none; "" takes the command's default (see setupAuth).
 	auth        string
 	credentials string
+	meshShares  string
 
 	xdsListen     string // "" disables the TCP xDS listener
 	xdsSocket     string // "" disables the unix socket
@@ -85,11 +86,13 @@ func parseServerFlags(cmd string, args []string) (*serverFlags, error) {
 	fs.StringVar(&f.region, "region", envString("MESHGATE_REGION", "us-east-1"),
 		"region used in ARNs (env MESHGATE_REGION)")
 	fs.StringVar(&f.accountID, "account-id", envString("MESHGATE_ACCOUNT_ID", "000000000000"),
-		"12-digit account id used in ARNs, meshOwner and resourceOwner (env MESHGATE_ACCOUNT_ID)")
+		"12-digit account of unauthenticated callers (--auth none), the owner in their ARNs, meshOwner and resourceOwner; with --auth sigv4 each credential acts for its own accountId (env MESHGATE_ACCOUNT_ID)")
 	fs.StringVar(&f.auth, "auth", envString("MESHGATE_AUTH", ""),
 		"API authentication: sigv4 (AWS Signature Version 4 against --credentials, with their policies) or none (any caller); default sigv4 for server, none for up unless --credentials is given (env MESHGATE_AUTH)")
 	fs.StringVar(&f.credentials, "credentials", envString("MESHGATE_CREDENTIALS", ""),
 		"JSON file of the API's access keys and their policies, reloaded on SIGHUP and when it changes; see docs/security.md (env MESHGATE_CREDENTIALS)")
+	fs.StringVar(&f.meshShares, "mesh-shares", envString("MESHGATE_MESH_SHARES", ""),
+		"JSON file of meshes shared with other accounts (what AWS RAM did for App Mesh), reloaded on SIGHUP and when it changes; needs --auth sigv4; see docs/security.md (env MESHGATE_MESH_SHARES)")
 	fs.Var(quotaFlag{&f.quotas}, "quota",
 		"change a service quota, name=value, repeatable or comma-separated (env MESHGATE_QUOTAS); names: "+strings.Join(service.QuotaNames(), ", "))
 	fs.StringVar(&f.logLevel, "log-level", envString("MESHGATE_LOG_LEVEL", "info"),

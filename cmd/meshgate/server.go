@@ -86,7 +86,8 @@ func runServer(cmd string, args []string) error {
 		// API writes reach proxies at once instead of at the next poll.
 		apiStore = xds.KickOnWrite(st, xsrv.Kick)
 	}
-	svc, err := service.New(apiStore, service.Config{Region: f.region, AccountID: f.accountID, Quotas: f.quotas, Logger: log})
+	svc, err := service.New(apiStore, service.Config{Region: f.region, AccountID: f.accountID, Quotas: f.quotas,
+		Sharing: apiAuth.sharing(), Logger: log})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/meshgate/meshgate/internal/appmesh"
 	"github.com/meshgate/meshgate/internal/auth"
+	"github.com/meshgate/meshgate/internal/service"
 )
 
 // WithAuth guards h with SigV4 authentication and IAM-like authorization:
@@ -56,12 +57,15 @@ func (a *authHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	// there is nothing to authorize, and a signed caller learns nothing
 	// from it but that the path is wrong.
 	if op != nil {
-		resource := auth.Resource(a.v.Region, a.v.AccountID, op, boundInput(op, params, req, body))
+		resource := auth.Resource(a.v.Region, cred.AccountID, op, boundInput(op, params, req, body))
 		if err := a.v.Authorize(cred, "appmesh:"+op.Name, resource); err != nil {
 			a.refuse(w, req, opName, cred.AccessKeyID, err)
 			return
 		}
 	}
+	// The operation acts for the credential's account: it owns what it
+	// creates and reaches other accounts' meshes only when shared.
+	req = req.WithContext(service.WithCaller(req.Context(), cred.AccountID))
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	req.ContentLength = int64(len(body))
 	a.next.ServeHTTP(w, req)

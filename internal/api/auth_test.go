@@ -156,8 +156,16 @@ func TestAuthRefusals(t *testing.T) {
 	wantAPIError(t, err, "AccessDeniedException", "User: arn:aws:iam::"+testAccount+":user/"+readerKey+
 		" is not authorized to perform: appmesh:CreateMesh on resource: "+arnPrefix+"mesh/new")
 
-	wantAPIError(t, list(s.client(foreignKey, authSecret)), "AccessDeniedException",
-		"User: arn:aws:iam::444455556666:user/"+foreignKey+" is not authorized to perform: appmesh:ListMeshes on resource: *")
+	// Another account's key lists its own meshes (none) and is refused this
+	// account's meshes, which are not shared with it.
+	foreign := s.client(foreignKey, authSecret)
+	if out, err := foreign.ListMeshes(ctx(t), &appmesh.ListMeshesInput{}); err != nil {
+		t.Fatalf("foreign ListMeshes: %v", err)
+	} else if len(out.Meshes) != 0 {
+		t.Fatalf("foreign ListMeshes: %d meshes of another account", len(out.Meshes))
+	}
+	_, err = foreign.DescribeMesh(ctx(t), &appmesh.DescribeMeshInput{MeshName: aws.String("prod"), MeshOwner: aws.String(testAccount)})
+	wantAPIError(t, err, "AccessDeniedException", "because account "+testAccount+" has not shared mesh prod with account 444455556666")
 }
 
 // TestAuthResourcePolicy: a key confined to mesh prod works there and

@@ -87,6 +87,20 @@ func (s *statementsJSON) UnmarshalJSON(b []byte) error {
 
 // strictUnmarshal refuses unknown members even below a custom
 // UnmarshalJSON, where the outer decoder's setting does not reach.
+// decodeFile reads a whole configuration file into v: unknown members and
+// anything after the JSON object are refused.
+func decodeFile(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON object")
+	}
+	return nil
+}
+
 func strictUnmarshal(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -156,13 +170,8 @@ func (c *Credential) LogValue() slog.Value {
 // credential by position and access key id, never by secret.
 func parseCredentials(data []byte) (map[string]*Credential, error) {
 	var f fileJSON
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	if err := decodeFile(data, &f); err != nil {
 		return nil, fmt.Errorf("not a credential file: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("not a credential file: data after the JSON object")
 	}
 	if len(f.Credentials) == 0 {
 		return nil, errors.New(`no credentials: want {"credentials":[{"accessKeyId":...}]}`)

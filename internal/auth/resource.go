@@ -20,10 +20,16 @@ import (
 //     type for it, so only a statement whose resource is "*" allows it);
 //   - TagResource, UntagResource, ListTagsForResource: resourceArn as sent.
 //
+// The ARN's account is the request's meshOwner when it names one (a mesh
+// shared with the caller), else account, the caller's own.
+//
 // in is the operation's input after its body was decoded and its URI and
 // query members bound; a member the request lacks leaves an empty name in
 // the ARN, and the operation then fails validation if it is allowed at all.
 func Resource(region, account string, op *appmesh.Operation, in appmesh.Input) string {
+	if owner := member(in, "MeshOwner"); owner != "" {
+		account = owner
+	}
 	switch op.Name {
 	case "ListMeshes":
 		return "*"

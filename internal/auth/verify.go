@@ -24,9 +24,11 @@ type KeySource interface {
 // appmesh service, and authorizes what they ask.
 type Verifier struct {
 	Region    string // the credential scope's region must be this one
-	AccountID string // the account resources are created in
+	AccountID string // the server's own account (--account-id)
 	Keys      KeySource
-	Now       func() time.Time // default time.Now
+	// Sharing is which meshes other accounts may reach (nil: none).
+	Sharing *Shares
+	Now     func() time.Time // default time.Now
 	// Log gets, at debug level, the canonical request and string to sign
 	// of a request whose signature did not match: what a client author
 	// needs to find the difference, and no secret.

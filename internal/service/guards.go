@@ -16,7 +16,7 @@ func (s *Service) checkQuota(ctx context.Context, tx store.Tx, key store.Key) er
 	var what string
 	switch key.Kind {
 	case store.KindMesh:
-		limit, what = q.Meshes, "meshes for account "+s.cfg.AccountID
+		limit, what = q.Meshes, "meshes for account "+s.caller(ctx)
 	case store.KindVirtualNode:
 		limit, what = q.VirtualNodesPerMesh, "virtual nodes in mesh "+key.Mesh
 	case store.KindVirtualRouter:
@@ -30,7 +30,13 @@ func (s *Service) checkQuota(ctx context.Context, tx store.Tx, key store.Key) er
 	case store.KindGatewayRoute:
 		limit, what = q.GatewayRoutesPerVirtualGateway, "gateway routes in virtual gateway "+key.Parent
 	}
-	n, err := tx.Count(ctx, key.Kind, key.Mesh, key.Parent)
+	var n int
+	var err error
+	if key.Kind == store.KindMesh {
+		n, err = s.ownedMeshes(ctx, tx)
+	} else {
+		n, err = tx.Count(ctx, key.Kind, key.Mesh, key.Parent)
+	}
 	if err != nil {
 		return err
 	}
@@ -38,6 +44,27 @@ func (s *Service) checkQuota(ctx context.Context, tx store.Tx, key store.Key) er
 		return appmesh.LimitExceeded("the limit of %d %s has been reached", limit, what)
 	}
 	return nil
+}
+
+// ownedMeshes counts the caller's meshes: the mesh quota is per account,
+// and one server keeps the meshes of every account.
+func (s *Service) ownedMeshes(ctx context.Context, tx store.Tx) (int, error) {
+	caller, n, after := s.caller(ctx), 0, ""
+	for {
+		page, err := tx.List(ctx, store.KindMesh, "", "", after, 500)
+		if err != nil {
+			return 0, err
+		}
+		for _, r := range page {
+			if r.MeshOwner == caller {
+				n++
+			}
+		}
+		if len(page) < 500 {
+			return n, nil
+		}
+		after = page[len(page)-1].Name
+	}
 }
 
 // meshChildren are the kinds whose presence keeps a mesh from being deleted,
@@ -55,7 +82,7 @@ func (s *Service) deleteGuard(ctx context.Context, tx store.Tx, key store.Key) e
 				return err
 			}
 			if n > 0 {
-				return appmesh.ResourceInUse("Mesh %s for account %s has active %ss, please delete %ss before deleting the Mesh", key.Mesh, s.cfg.AccountID, kindTitle(k), kindTitle(k))
+				return appmesh.ResourceInUse("Mesh %s for account %s has active %ss, please delete %ss before deleting the Mesh", key.Mesh, s.caller(ctx), kindTitle(k), kindTitle(k))
 			}
 		}
 	case store.KindVirtualGateway:

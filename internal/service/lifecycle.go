@@ -65,7 +65,7 @@ func (s *Service) replay(ctx context.Context, tx store.Tx, w write, hash string)
 	if w.token == nil {
 		return store.Record{}, false, nil
 	}
-	t, err := tx.Token(ctx, w.op, *w.token, s.now().Add(-s.cfg.TokenTTL))
+	t, err := tx.Token(ctx, s.tokenScope(ctx, w), *w.token, s.now().Add(-s.cfg.TokenTTL))
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Record{}, false, nil
 	}
@@ -90,15 +90,22 @@ func (s *Service) remember(ctx context.Context, tx store.Tx, w write, hash strin
 	if err != nil {
 		return err
 	}
-	return tx.PutToken(ctx, store.Token{Scope: w.op, Token: *w.token, InputHash: hash, Response: b, CreatedAt: s.now()})
+	return tx.PutToken(ctx, store.Token{Scope: s.tokenScope(ctx, w), Token: *w.token, InputHash: hash, Response: b, CreatedAt: s.now()})
+}
+
+// tokenScope keeps each account's clientTokens apart: another account's
+// token is neither replayed to it nor a conflict for it. The server's own
+// account keeps the bare operation name it has always used.
+func (s *Service) tokenScope(ctx context.Context, w write) string {
+	if c := s.caller(ctx); c != s.cfg.AccountID {
+		return w.op + "@" + c
+	}
+	return w.op
 }
 
 // create stores a new resource: parent present, quota respected, stateful
 // rules passed, name free, all in one transaction.
 func (s *Service) create(ctx context.Context, w write) (store.Record, error) {
-	if err := s.checkMeshOwner(w.meshOwner, w.key.Mesh); err != nil {
-		return store.Record{}, err
-	}
 	if err := checkName(w.key); err != nil {
 		return store.Record{}, err
 	}
@@ -116,8 +123,17 @@ func (s *Service) create(ctx context.Context, w write) (store.Record, error) {
 			out = r
 			return err
 		}
-		if err := s.requireParents(ctx, tx, w.key); err != nil {
-			return err
+		caller := s.caller(ctx)
+		meshOwner := caller
+		if w.key.Kind != store.KindMesh {
+			mesh, parent, err := s.parents(ctx, tx, w.key, w.meshOwner)
+			if err != nil {
+				return err
+			}
+			if err := s.mayCreate(ctx, w.key, mesh, parent); err != nil {
+				return err
+			}
+			meshOwner = mesh.MeshOwner
 		}
 		// A taken name is a Conflict even when the quota is reached too.
 		if _, err := tx.Get(ctx, w.key); err == nil {
@@ -138,7 +154,7 @@ func (s *Service) create(ctx context.Context, w write) (store.Record, error) {
 		r := store.Record{
 			Key: w.key, UID: uuid.NewString(), Version: 1,
 			CreatedAt: now, LastUpdatedAt: now,
-			MeshOwner: s.cfg.AccountID, ResourceOwner: s.cfg.AccountID,
+			MeshOwner: meshOwner, ResourceOwner: caller,
 			Spec: spec, Refs: refs,
 		}
 		if err := tx.Create(ctx, r, mergeTags(nil, w.tags)); errors.Is(err, store.ErrExists) {
@@ -154,9 +170,6 @@ func (s *Service) create(ctx context.Context, w write) (store.Record, error) {
 
 // update replaces a resource's spec and bumps its version.
 func (s *Service) update(ctx context.Context, w write) (store.Record, error) {
-	if err := s.checkMeshOwner(w.meshOwner, w.key.Mesh); err != nil {
-		return store.Record{}, err
-	}
 	if err := checkToken(w.token); err != nil {
 		return store.Record{}, err
 	}
@@ -173,6 +186,12 @@ func (s *Service) update(ctx context.Context, w write) (store.Record, error) {
 		}
 		cur, err := s.get(ctx, tx, w.key)
 		if err != nil {
+			return err
+		}
+		if err := s.visible(ctx, cur.Mesh, w.meshOwner, cur.MeshOwner); err != nil {
+			return err
+		}
+		if err := s.mayUpdate(ctx, cur); err != nil {
 			return err
 		}
 		refs := cur.Refs
@@ -203,13 +222,16 @@ func (s *Service) update(ctx context.Context, w write) (store.Record, error) {
 // as it was, marked for the DELETED response: children at version+1, a mesh
 // at its version (App Mesh's observed behaviour, reference §1.4).
 func (s *Service) remove(ctx context.Context, op string, key store.Key, meshOwner *string) (store.Record, error) {
-	if err := s.checkMeshOwner(meshOwner, key.Mesh); err != nil {
-		return store.Record{}, err
-	}
 	var out store.Record
 	err := s.store.Write(ctx, func(tx store.Tx) error {
 		cur, err := s.get(ctx, tx, key)
 		if err != nil {
+			return err
+		}
+		if err := s.visible(ctx, cur.Mesh, meshOwner, cur.MeshOwner); err != nil {
+			return err
+		}
+		if err := s.mayDelete(ctx, cur); err != nil {
 			return err
 		}
 		if err := s.deleteGuard(ctx, tx, key); err != nil {
@@ -230,22 +252,18 @@ func (s *Service) remove(ctx context.Context, op string, key store.Key, meshOwne
 
 // describe reads one resource.
 func (s *Service) describe(ctx context.Context, op string, key store.Key, meshOwner *string) (store.Record, error) {
-	if err := s.checkMeshOwner(meshOwner, key.Mesh); err != nil {
-		return store.Record{}, err
-	}
 	var out store.Record
 	err := s.store.Read(ctx, func(tx store.Tx) (err error) {
-		out, err = s.get(ctx, tx, key)
-		return err
+		if out, err = s.get(ctx, tx, key); err != nil {
+			return err
+		}
+		return s.visible(ctx, out.Mesh, meshOwner, out.MeshOwner)
 	})
 	return out, s.storeError(ctx, op, err)
 }
 
 // list reads one page of the children of kind under scope.
 func (s *Service) list(ctx context.Context, op string, scope store.Key, kind store.Kind, meshOwner, nextToken *string, limit *int64) ([]store.Record, *string, error) {
-	if err := s.checkMeshOwner(meshOwner, scope.Mesh); err != nil {
-		return nil, nil, err
-	}
 	n, err := pageLimit(limit, 100)
 	if err != nil {
 		return nil, nil, err
@@ -260,10 +278,16 @@ func (s *Service) list(ctx context.Context, op string, scope store.Key, kind sto
 	}
 	var recs []store.Record
 	err = s.store.Read(ctx, func(tx store.Tx) error {
-		if kind != store.KindMesh {
-			if _, err := s.get(ctx, tx, scope); err != nil {
-				return err
-			}
+		if kind == store.KindMesh {
+			recs, err = s.visibleMeshes(ctx, tx, after, n+1)
+			return err
+		}
+		sc, err := s.get(ctx, tx, scope)
+		if err != nil {
+			return err
+		}
+		if err := s.visible(ctx, sc.Mesh, meshOwner, sc.MeshOwner); err != nil {
+			return err
 		}
 		parent := ""
 		if parentKind(kind) != "" {
@@ -311,25 +335,57 @@ func checkName(k store.Key) error {
 func (s *Service) get(ctx context.Context, tx store.Tx, key store.Key) (store.Record, error) {
 	r, err := tx.Get(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
-		return r, appmesh.NotFound("%s is not present for account %s", describeKey(key), s.cfg.AccountID)
+		return r, appmesh.NotFound("%s is not present for account %s", describeKey(key), s.caller(ctx))
 	}
 	return r, err
 }
 
-// requireParents checks the mesh and, for routes and gateway routes, the
-// router or gateway they belong to.
-func (s *Service) requireParents(ctx context.Context, tx store.Tx, key store.Key) error {
-	if key.Kind == store.KindMesh {
-		return nil
+// parents reads the mesh a resource is created in, checks that the caller
+// may see it, and reads the virtual router of a route or the virtual
+// gateway of a gateway route (nil for other kinds).
+func (s *Service) parents(ctx context.Context, tx store.Tx, key store.Key, meshOwner *string) (store.Record, *store.Record, error) {
+	mesh, err := s.get(ctx, tx, meshKey(key.Mesh))
+	if err != nil {
+		return mesh, nil, err
 	}
-	if _, err := s.get(ctx, tx, meshKey(key.Mesh)); err != nil {
-		return err
+	if err := s.visible(ctx, key.Mesh, meshOwner, mesh.MeshOwner); err != nil {
+		return mesh, nil, err
 	}
-	if pk := parentKind(key.Kind); pk != "" {
-		_, err := s.get(ctx, tx, store.Key{Kind: pk, Mesh: key.Mesh, Name: key.Parent})
-		return err
+	pk := parentKind(key.Kind)
+	if pk == "" {
+		return mesh, nil, nil
 	}
-	return nil
+	parent, err := s.get(ctx, tx, store.Key{Kind: pk, Mesh: key.Mesh, Name: key.Parent})
+	if err != nil {
+		return mesh, nil, err
+	}
+	return mesh, &parent, nil
+}
+
+// visibleMeshes lists up to limit meshes after the name after that the
+// caller owns or that are shared with it, in name order.
+func (s *Service) visibleMeshes(ctx context.Context, tx store.Tx, after string, limit int) ([]store.Record, error) {
+	caller := s.caller(ctx)
+	var out []store.Record
+	for len(out) < limit {
+		page, err := tx.List(ctx, store.KindMesh, "", "", after, limit)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page {
+			if r.MeshOwner == caller || s.sharedWith(r.Mesh, r.MeshOwner, caller) {
+				out = append(out, r)
+			}
+		}
+		if len(page) < limit {
+			break
+		}
+		after = page[len(page)-1].Name
+	}
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }
 
 func meshKey(mesh string) store.Key { return store.Key{Kind: store.KindMesh, Mesh: mesh, Name: mesh} }

@@ -19,9 +19,14 @@ import (
 
 // Config is what a Service needs to know about where it runs.
 type Config struct {
-	Region    string // used in ARNs
-	AccountID string // 12 digits: ARNs, meshOwner and resourceOwner
-	Quotas    Quotas
+	Region string // used in ARNs
+	// AccountID (12 digits) is the account of callers the API did not
+	// authenticate (--auth none) and of internal callers.
+	AccountID string
+	// Sharing says which meshes are shared with which accounts; nil
+	// shares nothing.
+	Sharing Sharing
+	Quotas  Quotas
 	// TokenTTL is how long a clientToken is remembered (default 24h).
 	TokenTTL time.Duration
 	// Now is the clock (default time.Now); tests replace it.
@@ -68,15 +73,6 @@ func New(st store.Store, cfg Config) (*Service, error) {
 func (s *Service) Store() store.Store { return s.store }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
-
-// checkMeshOwner accepts a meshOwner equal to this server's account. Shared
-// meshes do not exist yet, so any other owner names a mesh that is not here.
-func (s *Service) checkMeshOwner(meshOwner *string, mesh string) error {
-	if meshOwner != nil && *meshOwner != s.cfg.AccountID {
-		return appmesh.NotFound("Mesh with name %s is not present for mesh owner %s", mesh, *meshOwner)
-	}
-	return nil
-}
 
 // storeError turns a store failure into the App Mesh error the client sees.
 // App Mesh errors pass through unchanged.

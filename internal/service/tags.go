@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 
@@ -33,22 +34,43 @@ func mergeTags(cur []store.Tag, add []appmesh.TagRef) []store.Tag {
 	return out
 }
 
-// tagged finds the resource an ARN names, in this server's region and account.
+// tagged finds the resource an ARN names: in this server's region, owned
+// by the ARN's account, in a mesh the caller may see.
 func (s *Service) tagged(ctx context.Context, tx store.Tx, arn string) (store.Record, error) {
 	key, region, account, err := ParseResource(arn)
 	if err != nil || region == "" {
 		return store.Record{}, appmesh.BadRequest("resourceArn %q is not a valid App Mesh ARN", arn)
 	}
-	if !strings.HasPrefix(arn, "arn:aws:") || region != s.cfg.Region || account != s.cfg.AccountID {
-		return store.Record{}, appmesh.NotFound("resource %s is not present in region %s for account %s", arn, s.cfg.Region, s.cfg.AccountID)
+	notFound := appmesh.NotFound("resource %s is not present in region %s for account %s", arn, s.cfg.Region, account)
+	if !strings.HasPrefix(arn, "arn:aws:") || region != s.cfg.Region {
+		return store.Record{}, notFound
 	}
-	return s.get(ctx, tx, key)
+	r, err := tx.Get(ctx, key)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return r, notFound
+	case err != nil:
+		return r, err
+	case r.ResourceOwner != account || s.visible(ctx, r.Mesh, &r.MeshOwner, r.MeshOwner) != nil:
+		return store.Record{}, notFound
+	}
+	return r, nil
+}
+
+// taggable is tagged for TagResource and UntagResource: tags are the
+// resource owner's to change.
+func (s *Service) taggable(ctx context.Context, tx store.Tx, arn string) (store.Record, error) {
+	r, err := s.tagged(ctx, tx, arn)
+	if err != nil {
+		return r, err
+	}
+	return r, s.mayUpdate(ctx, r)
 }
 
 // TagResource adds or overwrites tags; with more than 50 in all, none apply.
 func (s *Service) TagResource(ctx context.Context, in *appmesh.TagResourceInput) (*appmesh.TagResourceOutput, error) {
 	err := s.store.Write(ctx, func(tx store.Tx) error {
-		r, err := s.tagged(ctx, tx, *in.ResourceArn)
+		r, err := s.taggable(ctx, tx, *in.ResourceArn)
 		if err != nil {
 			return err
 		}
@@ -68,7 +90,7 @@ func (s *Service) TagResource(ctx context.Context, in *appmesh.TagResourceInput)
 // UntagResource removes the given keys; absent keys are ignored.
 func (s *Service) UntagResource(ctx context.Context, in *appmesh.UntagResourceInput) (*appmesh.UntagResourceOutput, error) {
 	err := s.store.Write(ctx, func(tx store.Tx) error {
-		r, err := s.tagged(ctx, tx, *in.ResourceArn)
+		r, err := s.taggable(ctx, tx, *in.ResourceArn)
 		if err != nil {
 			return err
 		}
