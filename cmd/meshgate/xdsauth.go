@@ -25,9 +25,11 @@ func addXDSAuthFlags(fs *flag.FlagSet, a *xdsAuthFlags) {
 			"or token when --xds-tokens is set, mtls when only --xds-client-ca is); with mtls or token, SigV4-signed streams "+
 			"(the App Mesh Envoy image) are accepted against --credentials too; the unix socket is never authenticated")
 	fs.StringVar(&a.clientCA, "xds-client-ca", envString("MESHGATE_XDS_CLIENT_CA", ""),
-		"PEM CA bundle that signs proxies' client certificates, whose SANs name the gateways they may be; needs --xds-tls-cert (env MESHGATE_XDS_CLIENT_CA)")
+		"PEM CA bundle that signs proxies' client certificates, whose SANs name the gateways they may be; needs --xds-tls-cert; "+
+			"read again when it changes (env MESHGATE_XDS_CLIENT_CA)")
 	fs.StringVar(&a.tokens, "xds-tokens", envString("MESHGATE_XDS_TOKENS", ""),
-		`JSON file of proxies' bearer tokens: {"tokens":[{"token":"...","resources":["mesh/M/virtualGateway/*"]}]} (env MESHGATE_XDS_TOKENS)`)
+		`JSON file of proxies' bearer tokens: {"tokens":[{"token":"...","resources":["mesh/M/virtualGateway/*"]}]}; `+
+			`read again when it changes, closing the streams of a removed token (env MESHGATE_XDS_TOKENS)`)
 }
 
 // config checks the flags and builds the xDS server's AuthConfig. keys are
@@ -55,7 +57,11 @@ func (a *xdsAuthFlags) config(f *serverFlags, keys *auth.Keys, log *slog.Logger)
 		}
 		return xds.AuthConfig{Mode: xds.AuthNone}, nil
 	}
-	cfg := xds.AuthConfig{Mode: mode, ClientCAFile: a.clientCA}
+	// The client CA and the tokens file are read again when they change
+	// (xds.DefaultRecheck), and open streams whose credential a new version
+	// revokes are closed; a version that does not load keeps the last good
+	// one and is logged.
+	cfg := xds.AuthConfig{Mode: mode, ClientCAFile: a.clientCA, Logger: log}
 	switch {
 	case a.clientCA != "" && f.xdsTLSCert == "":
 		return cfg, errors.New("--xds-client-ca needs TLS on the xDS listener: --xds-tls-cert and --xds-tls-key")
@@ -67,7 +73,7 @@ func (a *xdsAuthFlags) config(f *serverFlags, keys *auth.Keys, log *slog.Logger)
 		return cfg, fmt.Errorf("--gateways with --xds-auth %s needs --xds-socket: the in-process gateways connect over it", mode)
 	}
 	if a.tokens != "" {
-		if cfg.Tokens, err = xds.LoadTokens(a.tokens); err != nil {
+		if cfg.Tokens, err = xds.WatchTokens(a.tokens, xds.DefaultRecheck, log); err != nil {
 			return cfg, err
 		}
 	}

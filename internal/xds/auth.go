@@ -5,9 +5,11 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
-	"os"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"google.golang.org/grpc"
@@ -18,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/meshgate/meshgate/internal/auth"
+	"github.com/meshgate/meshgate/internal/gateway/tlsfiles"
 	"github.com/meshgate/meshgate/internal/model"
 )
 
@@ -68,13 +71,21 @@ type AuthConfig struct {
 	// ClientCAFile is a PEM bundle of the CAs that sign proxies'
 	// certificates. Required by AuthMTLS; optional with AuthToken.
 	ClientCAFile string
-	// Tokens are the accepted bearer tokens (LoadTokens).
+	// Tokens are the accepted bearer tokens (WatchTokens: they follow
+	// their file; ParseTokens: fixed).
 	Tokens *Tokens
 	// SigV4, when set, accepts the SigV4 signature the App Mesh Envoy image
 	// adds to each call (its aws_iam call credentials), verified against the
 	// API's credential file and authorized by its policies
 	// (StreamAction on the gateway's ARN).
 	SigV4 *auth.Verifier
+	// Recheck is how often the client CA file is looked at for changes,
+	// and how often open streams notice a new client CA or tokens file
+	// (default DefaultRecheck).
+	Recheck time.Duration
+	// Logger receives the client CA file's reload messages (default
+	// slog.Default()).
+	Logger *slog.Logger
 }
 
 // StreamAction is the IAM action a proxy needs on its gateway, as in App
@@ -89,6 +100,10 @@ type caller struct {
 	// may report whether one credential allows a gateway (short and full
 	// ARN given).
 	may []func(short, arn string) bool
+	// What the credentials were, to check them again when the tokens file
+	// or the client CA changes under an open stream (auth_reload.go).
+	token *[32]byte           // the bearer token's SHA-256
+	chain []*x509.Certificate // the client certificate chain, leaf first
 }
 
 func (c *caller) String() string {
@@ -133,6 +148,11 @@ type authn struct {
 	certs  bool // client certificates are verified and count
 	tokens *Tokens
 	sigv4  *auth.Verifier
+	// ca is the client CA bundle in force, shared with the listener's TLS
+	// handshakes (watchClientCA); nil without certs.
+	ca      *tlsfiles.Files[*x509.CertPool]
+	recheck time.Duration
+	live    liveStreams // open streams whose credentials may change
 }
 
 // errNoCredentials is App Mesh's message for status 16.
@@ -149,7 +169,9 @@ func (a *authn) authenticate(ctx context.Context, fullMethod string) (*caller, e
 	}
 	c := &caller{}
 	if a.certs {
-		if cert := verifiedPeerCert(ctx); cert != nil {
+		if chain := verifiedPeerChain(ctx); chain != nil {
+			cert := chain[0]
+			c.chain = chain
 			gws, names := a.id.certGateways(cert)
 			c.names = append(c.names, "cert:"+certName(cert, names))
 			c.may = append(c.may, func(short, _ string) bool {
@@ -179,7 +201,14 @@ func (a *authn) authenticate(ctx context.Context, fullMethod string) (*caller, e
 				return nil, status.Error(codes.Unauthenticated, "the bearer token is not valid")
 			}
 			c.names = append(c.names, "token:"+t.name)
-			c.may = append(c.may, t.allows)
+			// What the token allows is read from the set in force at each
+			// check, so a narrowed or revoked token stops allowing at once.
+			h, tokens := t.hash, a.tokens
+			c.token = &h
+			c.may = append(c.may, func(short, arn string) bool {
+				cur, ok := tokens.current().find(h)
+				return ok && cur.allows(short, arn)
+			})
 		case scheme == "AWS4-HMAC-SHA256":
 			if a.sigv4 == nil {
 				return nil, status.Error(codes.Unauthenticated, "SigV4 signatures are not accepted by this server (no --credentials)")
@@ -201,9 +230,9 @@ func (a *authn) authenticate(ctx context.Context, fullMethod string) (*caller, e
 	return c, nil
 }
 
-// verifiedPeerCert is the client's certificate when the TLS handshake
-// verified it against the client CA.
-func verifiedPeerCert(ctx context.Context) *x509.Certificate {
+// verifiedPeerChain is the client's certificate chain as presented (leaf
+// first) when the TLS handshake verified it against the client CA.
+func verifiedPeerChain(ctx context.Context) []*x509.Certificate {
 	p, ok := peer.FromContext(ctx)
 	if !ok {
 		return nil
@@ -212,7 +241,7 @@ func verifiedPeerCert(ctx context.Context) *x509.Certificate {
 	if !ok || len(ti.State.VerifiedChains) == 0 || len(ti.State.PeerCertificates) == 0 {
 		return nil
 	}
-	return ti.State.PeerCertificates[0]
+	return ti.State.PeerCertificates
 }
 
 func certName(cert *x509.Certificate, sans []string) string {
@@ -312,8 +341,16 @@ func (s *Server) interceptors(a *authn) (grpc.UnaryServerInterceptor, grpc.Strea
 			s.refuse(ss.Context(), nil, "", info.FullMethod, err)
 			return err
 		}
-		return handler(srv, &authStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), callerKey{}, c),
-			s: s, c: c, method: info.FullMethod})
+		as := &authStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), callerKey{}, c),
+			s: s, c: c, method: info.FullMethod}
+		// A stream lives for hours: when the tokens file or the client CA
+		// changes under it, its credentials are checked again.
+		if untrack, err := a.track(as); err != nil {
+			return err
+		} else if untrack != nil {
+			defer untrack()
+		}
+		return handler(srv, as)
 	}
 	return unary, stream
 }
@@ -333,6 +370,9 @@ type authStream struct {
 	s      *Server
 	c      *caller
 	method string
+	// node is the first node.id the stream was allowed to be: what a
+	// re-check of its credentials authorizes again.
+	node atomic.Pointer[string]
 }
 
 func (a *authStream) Context() context.Context { return a.ctx }
@@ -352,25 +392,36 @@ func (a *authStream) RecvMsg(m any) error {
 		}
 		return err
 	}
+	id := node.GetId()
+	a.node.CompareAndSwap(nil, &id)
 	return nil
 }
 
 // refuse logs and counts a refused call: the audit trail of who tried to be
 // which gateway.
 func (s *Server) refuse(ctx context.Context, c *caller, nodeID, method string, err error) {
+	s.audit(ctx, "xds request refused", c, nodeID, method, err)
+}
+
+// audit logs and counts a refused call or a stream ended for its
+// credentials.
+func (s *Server) audit(ctx context.Context, msg string, c *caller, nodeID, method string, err error) {
 	code := status.Code(err)
 	s.m.rejected.WithLabelValues(code.String()).Inc()
 	addr := ""
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		addr = p.Addr.String()
 	}
-	s.log.Warn("xds request refused", "node", nodeID, "code", fmt.Sprintf("%d %s", code, code),
+	s.log.Warn(msg, "node", nodeID, "code", fmt.Sprintf("%d %s", code, code),
 		"error", status.Convert(err).Message(), "caller", c.String(), "peer", addr, "method", method)
 }
 
 // newAuthn checks an AuthConfig.
 func newAuthn(id identity, cfg AuthConfig) (*authn, error) {
-	a := &authn{id: id, mode: cfg.Mode, tokens: cfg.Tokens, sigv4: cfg.SigV4}
+	a := &authn{id: id, mode: cfg.Mode, tokens: cfg.Tokens, sigv4: cfg.SigV4, recheck: cfg.Recheck}
+	if a.recheck <= 0 {
+		a.recheck = DefaultRecheck
+	}
 	if a.mode == "" {
 		a.mode = AuthNone
 	}
@@ -388,18 +439,11 @@ func newAuthn(id identity, cfg AuthConfig) (*authn, error) {
 			return nil, errors.New("xDS auth token: a tokens file (--xds-tokens) or a credentials file (--credentials) is required")
 		}
 	}
+	if a.certs {
+		a.ca = watchClientCA(cfg.ClientCAFile, a.recheck, cfg.Logger)
+		if _, err := a.ca.Get(); err != nil {
+			return nil, fmt.Errorf("xds client CA %s: %w", cfg.ClientCAFile, err)
+		}
+	}
 	return a, nil
-}
-
-// loadCAPool reads a PEM bundle of CA certificates.
-func loadCAPool(file string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("xds client CA: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("xds client CA %s holds no PEM certificate", file)
-	}
-	return pool, nil
 }

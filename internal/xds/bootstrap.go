@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -16,6 +17,8 @@ import (
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -31,6 +34,10 @@ import (
 const (
 	XDSClusterName = "xds_cluster"
 	SDSClusterName = "static_cluster_sds_unix_socket"
+	// XDSClientCertSecretName is the secret of the file-based SDS
+	// configuration that carries the xDS client certificate
+	// (BootstrapOptions.CertSDSFile).
+	XDSClientCertSecretName = "xds_client_certificate"
 )
 
 // BootstrapOptions describe an upstream Envoy that runs as one virtual
@@ -51,6 +58,22 @@ type BootstrapOptions struct {
 	// SDSSocket adds the static cluster static_cluster_sds_unix_socket to a
 	// local SDS server (SPIRE agent, say), like APPMESH_SDS_SOCKET_PATH.
 	SDSSocket string
+	// CertFile and KeyFile, paths inside Envoy's file system, are the
+	// client certificate chain and key Envoy presents to the server (its
+	// --xds-auth mtls). They need TLS. Envoy reads them once, at start,
+	// unless CertSDSFile is set.
+	CertFile, KeyFile string
+	// CertSDSFile, a path inside Envoy's file system, delivers CertFile and
+	// KeyFile through file-based SDS (the file XDSClientCertSDS writes):
+	// Envoy then watches the certificate files' folders and uses a
+	// certificate rotated by a file move (mv, a Kubernetes secret update)
+	// without a restart.
+	CertSDSFile string
+	// Token is a bearer token sent as "authorization: Bearer TOKEN" on the
+	// ADS stream (the server's --xds-auth token). It is written into the
+	// bootstrap in clear: keep the file readable by Envoy only. It needs
+	// TLS, or a loopback server.
+	Token string
 }
 
 // DefaultCAFile is where Debian and Ubuntu keep the system CA bundle.
@@ -65,9 +88,18 @@ func Bootstrap(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 		return nil, fmt.Errorf("--resource %q: want a virtual gateway ARN, mesh/MESH/virtualGateway/NAME or arn:aws:appmesh:REGION:ACCOUNT:mesh/MESH/virtualGateway/NAME", o.Resource)
 	}
 	adminPort := cmp.Or(o.AdminPort, 9901)
-	xdsCluster, err := xdsCluster(cmp.Or(o.XDS, "127.0.0.1:7071"), o.TLS, cmp.Or(o.CAFile, DefaultCAFile))
+	xdsCluster, err := xdsCluster(o)
 	if err != nil {
 		return nil, err
+	}
+	grpcService := &corev3.GrpcService{
+		TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: XDSClusterName}},
+	}
+	if o.Token != "" {
+		// Envoy sends initial_metadata as request headers of each stream it
+		// opens to the service: the server's bearer token check reads
+		// "authorization: Bearer TOKEN" (tokens.go).
+		grpcService.InitialMetadata = []*corev3.HeaderValue{{Key: "authorization", Value: "Bearer " + o.Token}}
 	}
 	clusters := []*clusterv3.Cluster{xdsCluster}
 	if o.SDSSocket != "" {
@@ -88,9 +120,7 @@ func Bootstrap(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
 				ApiType:                   corev3.ApiConfigSource_GRPC,
 				TransportApiVersion:       corev3.ApiVersion_V3,
 				SetNodeOnFirstMessageOnly: true,
-				GrpcServices: []*corev3.GrpcService{{
-					TargetSpecifier: &corev3.GrpcService_EnvoyGrpc_{EnvoyGrpc: &corev3.GrpcService_EnvoyGrpc{ClusterName: XDSClusterName}},
-				}},
+				GrpcServices:              []*corev3.GrpcService{grpcService},
 			},
 			LdsConfig: ads,
 			CdsConfig: proto.CloneOf(ads),
@@ -118,7 +148,39 @@ func BootstrapJSON(o BootstrapOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := protojson.Marshal(b)
+	return indentedJSON(b)
+}
+
+// XDSClientCertSDS is the file-based SDS configuration Envoy reads at
+// o.CertSDSFile: one secret, XDSClientCertSecretName, whose certificate
+// chain and key are o.CertFile and o.KeyFile. Envoy watches the folders of
+// those files (and CertSDSFile itself) for moves and reloads the pair when
+// one happens, as its documentation's "certificate rotation for xDS gRPC
+// connection" describes.
+func XDSClientCertSDS(o BootstrapOptions) ([]byte, error) {
+	if o.CertFile == "" || o.KeyFile == "" {
+		return nil, errors.New("--xds-cert-sds needs --xds-cert and --xds-key")
+	}
+	secret := &tlsv3.Secret{Name: XDSClientCertSecretName, Type: &tlsv3.Secret_TlsCertificate{TlsCertificate: clientCertificate(o)}}
+	if err := secret.ValidateAll(); err != nil {
+		return nil, fmt.Errorf("xds client certificate secret: %w", err)
+	}
+	res, err := anypb.New(secret)
+	if err != nil {
+		return nil, err
+	}
+	return indentedJSON(&discoveryv3.DiscoveryResponse{Resources: []*anypb.Any{res}})
+}
+
+func clientCertificate(o BootstrapOptions) *tlsv3.TlsCertificate {
+	return &tlsv3.TlsCertificate{
+		CertificateChain: &corev3.DataSource{Specifier: &corev3.DataSource_Filename{Filename: o.CertFile}},
+		PrivateKey:       &corev3.DataSource{Specifier: &corev3.DataSource_Filename{Filename: o.KeyFile}},
+	}
+}
+
+func indentedJSON(m proto.Message) ([]byte, error) {
+	raw, err := protojson.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
@@ -133,13 +195,30 @@ func BootstrapJSON(o BootstrapOptions) ([]byte, error) {
 }
 
 // xdsCluster is the static cluster of the management server.
-func xdsCluster(addr string, useTLS bool, caFile string) (*clusterv3.Cluster, error) {
+func xdsCluster(o BootstrapOptions) (*clusterv3.Cluster, error) {
+	addr, useTLS, caFile := cmp.Or(o.XDS, "127.0.0.1:7071"), o.TLS, cmp.Or(o.CAFile, DefaultCAFile)
+	switch {
+	case (o.CertFile == "") != (o.KeyFile == ""):
+		return nil, errors.New("--xds-cert and --xds-key go together")
+	case o.CertSDSFile != "" && o.CertFile == "":
+		return nil, errors.New("--xds-cert-sds needs --xds-cert and --xds-key")
+	case o.CertFile != "" && !useTLS && !strings.HasPrefix(addr, "unix://"):
+		return nil, errors.New("--xds-cert needs --xds-tls: the certificate is presented in the TLS handshake")
+	}
+	if o.Token != "" {
+		if len(o.Token) < MinTokenLength || strings.ContainsFunc(o.Token, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+			return nil, fmt.Errorf("--xds-token-file: want one token of at least %d printable ASCII characters without white space, as in the server's tokens file", MinTokenLength)
+		}
+	}
 	if path, ok := strings.CutPrefix(addr, "unix://"); ok {
 		if path == "" {
 			return nil, fmt.Errorf("--xds %q: no socket path", addr)
 		}
 		if useTLS {
 			return nil, fmt.Errorf("--xds %q: the unix socket is plaintext; drop --xds-tls", addr)
+		}
+		if o.CertFile != "" || o.Token != "" {
+			return nil, fmt.Errorf("--xds %q: the unix socket authenticates nobody; --xds-cert and --xds-token-file are for a host:port server", addr)
 		}
 		return staticCluster(XDSClusterName, pipe(path), 5*time.Second), nil
 	}
@@ -151,21 +230,52 @@ func xdsCluster(addr string, useTLS bool, caFile string) (*clusterv3.Cluster, er
 	if err != nil || port == 0 || host == "" {
 		return nil, fmt.Errorf("--xds %q: want host:port with a port in 1-65535", addr)
 	}
+	if o.Token != "" && !useTLS && !loopbackHost(host) {
+		return nil, fmt.Errorf("--xds %q: a bearer token is sent over TLS (--xds-tls) or to a loopback address only", addr)
+	}
 	c := staticCluster(XDSClusterName, socket(host, uint32(port)), 5*time.Second)
-	if net.ParseIP(host) == nil {
+	ip := net.ParseIP(host)
+	if ip == nil {
 		// A name: resolve it, one address at a time.
 		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_LOGICAL_DNS}
 	}
 	if useTLS {
-		tlsCtx, err := anypb.New(&tlsv3.UpstreamTlsContext{
-			Sni: host,
-			CommonTlsContext: &tlsv3.CommonTlsContext{
-				AlpnProtocols: []string{"h2"},
-				ValidationContextType: &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: &tlsv3.CertificateValidationContext{
-					TrustedCa: &corev3.DataSource{Specifier: &corev3.DataSource_Filename{Filename: caFile}},
-				}},
-			},
-		})
+		// Envoy checks a server certificate's names only when told to: a
+		// trusted CA alone would accept any certificate it signed (with the
+		// system bundle, any public certificate), and the token or the
+		// configuration would go to whoever holds one. The server must be
+		// the host dialed, as the SNI says.
+		san := &tlsv3.SubjectAltNameMatcher{SanType: tlsv3.SubjectAltNameMatcher_DNS,
+			Matcher: &matcherv3.StringMatcher{MatchPattern: &matcherv3.StringMatcher_Exact{Exact: strings.ToLower(host)}}}
+		if ip != nil {
+			// Envoy compares an IP SAN in its canonical text form.
+			san.SanType = tlsv3.SubjectAltNameMatcher_IP_ADDRESS
+			san.Matcher.MatchPattern = &matcherv3.StringMatcher_Exact{Exact: ip.String()}
+		}
+		common := &tlsv3.CommonTlsContext{
+			AlpnProtocols: []string{"h2"},
+			ValidationContextType: &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: &tlsv3.CertificateValidationContext{
+				TrustedCa:                 &corev3.DataSource{Specifier: &corev3.DataSource_Filename{Filename: caFile}},
+				MatchTypedSubjectAltNames: []*tlsv3.SubjectAltNameMatcher{san},
+			}},
+		}
+		switch {
+		case o.CertSDSFile != "":
+			common.TlsCertificateSdsSecretConfigs = []*tlsv3.SdsSecretConfig{{
+				Name: XDSClientCertSecretName,
+				SdsConfig: &corev3.ConfigSource{
+					ConfigSourceSpecifier: &corev3.ConfigSource_PathConfigSource{PathConfigSource: &corev3.PathConfigSource{Path: o.CertSDSFile}},
+					ResourceApiVersion:    corev3.ApiVersion_V3,
+				},
+			}}
+		case o.CertFile != "":
+			common.TlsCertificates = []*tlsv3.TlsCertificate{clientCertificate(o)}
+		}
+		sni := host
+		if ip != nil {
+			sni = "" // SNI carries host names only (RFC 6066)
+		}
+		tlsCtx, err := anypb.New(&tlsv3.UpstreamTlsContext{Sni: sni, CommonTlsContext: common})
 		if err != nil {
 			return nil, err
 		}
@@ -205,6 +315,15 @@ func socket(host string, port uint32) *corev3.Address {
 	return &corev3.Address{Address: &corev3.Address_SocketAddress{SocketAddress: &corev3.SocketAddress{
 		Address: host, PortSpecifier: &corev3.SocketAddress_PortValue{PortValue: port},
 	}}}
+}
+
+// loopbackHost is "localhost" or a loopback IP address.
+func loopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func pipe(path string) *corev3.Address {

@@ -117,7 +117,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.unix = &authn{id: s.id, local: true}
 	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
-		if s.creds, err = serverTLS(cfg.TLSCertFile, cfg.TLSKeyFile, cfg.Auth.ClientCAFile, s.auth.mode == AuthMTLS); err != nil {
+		if s.creds, err = serverTLS(cfg.TLSCertFile, cfg.TLSKeyFile, s.auth.ca, s.auth.mode == AuthMTLS); err != nil {
 			return nil, err
 		}
 	} else if cfg.Auth.ClientCAFile != "" {

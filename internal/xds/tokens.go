@@ -2,13 +2,18 @@ package xds
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"io"
+	"log/slog"
 	"strings"
+	"time"
+
+	"github.com/meshgate/meshgate/internal/gateway/tlsfiles"
 )
 
 // Tokens are the bearer tokens proxies may present on the xDS listener
@@ -24,7 +29,18 @@ import (
 // matches any run of characters, "/" included, as in IAM. A short pattern
 // is matched against the gateway's short ARN, a full one against its full
 // ARN. name is optional and only shows in logs; tokens never do.
+//
+// Tokens from WatchTokens follow their file: a new version replaces the
+// whole set at once (the next lookup sees it), and a version that does not
+// parse leaves the last good set in force. Open streams are checked
+// against a new set by the listener (auth_reload.go).
 type Tokens struct {
+	fixed *tokenSet                  // ParseTokens
+	file  *tlsfiles.Files[*tokenSet] // WatchTokens
+}
+
+// tokenSet is one version of the tokens, never changed once built.
+type tokenSet struct {
 	byHash map[[32]byte]*token
 }
 
@@ -37,6 +53,10 @@ type token struct {
 // MinTokenLength is the shortest token accepted: 16 characters.
 const MinTokenLength = 16
 
+// DefaultRecheck is how often a watched tokens file or client CA bundle is
+// looked at for changes: the gateway's certificate files' interval.
+const DefaultRecheck = tlsfiles.CheckEvery
+
 type tokensFile struct {
 	Tokens []struct {
 		Name      string   `json:"name"`
@@ -45,31 +65,48 @@ type tokensFile struct {
 	} `json:"tokens"`
 }
 
-// LoadTokens reads a tokens file.
-func LoadTokens(file string) (*Tokens, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, fmt.Errorf("xds tokens: %w", err)
+// WatchTokens reads a tokens file, and reads it again whenever its
+// modification time or size changes, looked at no more than once per
+// every (DefaultRecheck when 0) when tokens are looked up or open streams
+// are checked. The first read must succeed. Later failures (a file that
+// is missing, half written or does not parse) keep the last good set and
+// are logged once each; errors never quote the file, so no token reaches
+// a log.
+func WatchTokens(file string, every time.Duration, log *slog.Logger) (*Tokens, error) {
+	if every <= 0 {
+		every = DefaultRecheck
 	}
-	t, err := ParseTokens(b)
-	if err != nil {
+	if log == nil {
+		log = slog.Default()
+	}
+	f := tlsfiles.Watch([]string{file}, every, log.With("files", "xDS tokens", "file", file),
+		func(contents [][]byte) (*tokenSet, error) { return parseTokenSet(contents[0]) })
+	if _, err := f.Get(); err != nil {
 		return nil, fmt.Errorf("xds tokens %s: %w", file, err)
 	}
-	return t, nil
+	return &Tokens{file: f}, nil
 }
 
 // ParseTokens reads the JSON of a tokens file.
 func ParseTokens(b []byte) (*Tokens, error) {
+	s, err := parseTokenSet(b)
+	if err != nil {
+		return nil, err
+	}
+	return &Tokens{fixed: s}, nil
+}
+
+func parseTokenSet(b []byte) (*tokenSet, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var f tokensFile
 	if err := dec.Decode(&f); err != nil {
-		return nil, err
+		return nil, jsonError(err, dec.InputOffset())
 	}
 	if len(f.Tokens) == 0 {
 		return nil, errors.New(`no token: want {"tokens":[{"token":"…","resources":["mesh/M/virtualGateway/G"]}]}`)
 	}
-	out := &Tokens{byHash: map[[32]byte]*token{}}
+	out := &tokenSet{byHash: map[[32]byte]*token{}}
 	for i, e := range f.Tokens {
 		name := e.Name
 		if name == "" {
@@ -95,22 +132,74 @@ func ParseTokens(b []byte) (*Tokens, error) {
 	return out, nil
 }
 
+// jsonError describes a decoding error without quoting the input:
+// encoding/json's messages can carry a character of a token (a syntax
+// error) or a member name (an unknown member), and these errors are
+// logged when a reload fails.
+func jsonError(err error, offset int64) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Errorf("not valid JSON (at byte %d)", syn.Offset)
+	case errors.As(err, &typ):
+		return fmt.Errorf("member %s has the wrong type (at byte %d): want a %s", cmp.Or(typ.Field, "(top level)"), typ.Offset, typ.Type)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("not valid JSON: the file is empty or cut short")
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return fmt.Errorf("an unknown member (at byte %d): want name, token and resources", offset)
+	}
+	return fmt.Errorf("not a tokens file (at byte %d)", offset)
+}
+
+// current is the set in force: the last good version of a watched file.
+func (t *Tokens) current() *tokenSet {
+	if t == nil {
+		return nil
+	}
+	if t.file != nil {
+		s, _ := t.file.Get() // loaded by WatchTokens; errors keep the last good set
+		return s
+	}
+	return t.fixed
+}
+
 // Len is how many tokens there are.
-func (t *Tokens) Len() int { return len(t.byHash) }
+func (t *Tokens) Len() int {
+	if s := t.current(); s != nil {
+		return len(s.byHash)
+	}
+	return 0
+}
+
+// lookup finds a presented token in the current set.
+func (t *Tokens) lookup(presented string) (*token, bool) {
+	return t.current().lookup(presented)
+}
 
 // lookup finds a presented token. The map is keyed by the token's SHA-256,
 // so the time a lookup takes says nothing about the tokens; the final
 // compare is constant-time all the same.
-func (t *Tokens) lookup(presented string) (*token, bool) {
-	if t == nil || presented == "" {
+func (s *tokenSet) lookup(presented string) (*token, bool) {
+	if s == nil || presented == "" {
 		return nil, false
 	}
 	h := sha256.Sum256([]byte(presented))
-	e, ok := t.byHash[h]
+	e, ok := s.byHash[h]
 	if !ok || subtle.ConstantTimeCompare(e.hash[:], h[:]) != 1 {
 		return nil, false
 	}
 	return e, true
+}
+
+// find finds a token by its hash: what a stream authenticated with, in
+// the set now in force.
+func (s *tokenSet) find(h [32]byte) (*token, bool) {
+	if s == nil {
+		return nil, false
+	}
+	e, ok := s.byHash[h]
+	return e, ok
 }
 
 func (t *token) allows(short, arn string) bool {
