@@ -20,6 +20,7 @@ type Resource[S any] struct {
 	Name    string
 	UID     string
 	Version int64
+	Owner   string // resourceOwner: the account that created it
 	Spec    *S
 }
 
@@ -243,5 +244,5 @@ func decode[S any](r store.Record) (*S, error) {
 
 func resource[S any](r store.Record) (Resource[S], error) {
 	s, err := decode[S](r)
-	return Resource[S]{Name: r.Name, UID: r.UID, Version: r.Version, Spec: s}, err
+	return Resource[S]{Name: r.Name, UID: r.UID, Version: r.Version, Owner: r.ResourceOwner, Spec: s}, err
 }

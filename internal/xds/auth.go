@@ -1,6 +1,7 @@
 package xds
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -90,7 +91,7 @@ type AuthConfig struct {
 
 // StreamAction is the IAM action a proxy needs on its gateway, as in App
 // Mesh.
-const StreamAction = "appmesh:StreamAggregatedResources"
+const StreamAction = auth.StreamAction
 
 // caller is who a call proved to be: the union of what its credentials
 // allow. Every credential a call presents must be valid.
@@ -113,24 +114,20 @@ func (c *caller) String() string {
 	return strings.Join(c.names, ",")
 }
 
-func (c *caller) allows(id identity, k model.GatewayKey) bool {
+func (c *caller) allows(id identity, k model.GatewayKey, owner string) bool {
 	if c == nil {
 		return false
 	}
 	if c.all {
 		return true
 	}
-	short, arn := k.String(), id.arn(k)
+	short, arn := k.String(), id.arn(k, owner)
 	for _, f := range c.may {
 		if f(short, arn) {
 			return true
 		}
 	}
 	return false
-}
-
-func (id identity) arn(k model.GatewayKey) string {
-	return "arn:aws:appmesh:" + id.region + ":" + id.account + ":" + k.String()
 }
 
 type callerKey struct{}
@@ -174,9 +171,9 @@ func (a *authn) authenticate(ctx context.Context, fullMethod string) (*caller, e
 			c.chain = chain
 			gws, names := a.id.certGateways(cert)
 			c.names = append(c.names, "cert:"+certName(cert, names))
-			c.may = append(c.may, func(short, _ string) bool {
+			c.may = append(c.may, func(short, arn string) bool {
 				for _, g := range gws {
-					if g.String() == short {
+					if g.key.String() == short && (g.owner == "" || arn == a.id.arn(g.key, g.owner)) {
 						return true
 					}
 				}
@@ -262,12 +259,12 @@ func certName(cert *x509.Certificate, sans []string) string {
 //     the segments /mesh/M/virtualGateway/G.
 //
 // The subject's common name is not read. Wildcards are not expanded.
-func (id identity) certGateways(cert *x509.Certificate) ([]model.GatewayKey, []string) {
-	var out []model.GatewayKey
+func (id identity) certGateways(cert *x509.Certificate) ([]gatewayClaim, []string) {
+	var out []gatewayClaim
 	var names []string
 	try := func(v string) {
-		if k, err := id.gatewayOf(v); err == nil {
-			out = append(out, k)
+		if k, owner, err := id.claim(v); err == nil {
+			out = append(out, gatewayClaim{k, owner})
 			names = append(names, v)
 		}
 	}
@@ -287,8 +284,8 @@ func (id identity) certGateways(cert *x509.Certificate) ([]model.GatewayKey, []s
 					}
 				}
 				if tail[0] == "mesh" && tail[2] == "virtualGateway" && !strings.ContainsAny(tail[1]+tail[3], "*/") {
-					if k, err := id.gatewayOf(strings.Join(tail, "/")); err == nil {
-						out = append(out, k)
+					if k, owner, err := id.claim(strings.Join(tail, "/")); err == nil {
+						out = append(out, gatewayClaim{k, owner})
 						names = append(names, s)
 					}
 				}
@@ -300,19 +297,41 @@ func (id identity) certGateways(cert *x509.Certificate) ([]model.GatewayKey, []s
 	return out, names
 }
 
+// gatewayClaim is a gateway a SAN names, with the owner it states ("" for
+// none).
+type gatewayClaim struct {
+	key   model.GatewayKey
+	owner string
+}
+
 // checkNode says whether the caller may be node: 3 for a node id that is
-// not a gateway of this server, 7 for one it may not be.
-func (s *Server) checkNode(c *caller, node *core.Node) (model.GatewayKey, error) {
-	k, err := s.id.gatewayOf(node.GetId())
+// not a gateway of this server (or states an owner that is not the
+// gateway's), 7 for one it may not be. The caller is authorized on the
+// gateway's ARN in its owner's account, so a credential of another
+// account never streams it (auth.Verifier.Authorize).
+func (s *Server) checkNode(ctx context.Context, c *caller, node *core.Node) (model.GatewayKey, error) {
+	k, claimed, err := s.id.claim(node.GetId())
 	if err != nil {
 		return k, status.Error(codes.InvalidArgument, err.Error())
 	}
 	if c == nil {
 		return k, status.Error(codes.Unauthenticated, errNoCredentials)
 	}
-	if !c.allows(s.id, k) {
+	owner, err := s.sync.owner(ctx, k)
+	if err != nil {
+		return k, status.Errorf(codes.Unavailable, "cannot look up %s: %v", k, err)
+	}
+	switch {
+	case owner == "":
+		// No such gateway (yet): authorize as if it were the stated
+		// owner's, or this server's; identify answers 3 if it stays absent.
+		owner = cmp.Or(claimed, s.id.account)
+	case claimed != "" && claimed != owner:
+		return k, status.Errorf(codes.InvalidArgument, "node.id %q names account %s, which does not own %s", node.GetId(), claimed, k)
+	}
+	if !c.allows(s.id, k, owner) {
 		return k, status.Errorf(codes.PermissionDenied, "%s is not authorized to perform %s on resource %s (node.id %q)",
-			c, StreamAction, s.id.arn(k), node.GetId())
+			c, StreamAction, s.id.arn(k, owner), node.GetId())
 	}
 	return k, nil
 }
@@ -329,7 +348,7 @@ func (s *Server) interceptors(a *authn) (grpc.UnaryServerInterceptor, grpc.Strea
 		}
 		// Every unary method of the xDS services carries the node: one
 		// that does not is refused rather than served unchecked.
-		if _, err := s.checkNode(c, nodeOf(req)); err != nil {
+		if _, err := s.checkNode(ctx, c, nodeOf(req)); err != nil {
 			s.refuse(ctx, c, nodeOf(req).GetId(), info.FullMethod, err)
 			return nil, err
 		}
@@ -385,7 +404,7 @@ func (a *authStream) RecvMsg(m any) error {
 	if node == nil {
 		return nil // later requests leave it out; the stream is pinned
 	}
-	if _, err := a.s.checkNode(a.c, node); err != nil {
+	if _, err := a.s.checkNode(a.ctx, a.c, node); err != nil {
 		a.s.refuse(a.ctx, a.c, node.GetId(), a.method, err)
 		if h := handleFrom(a.ctx); h != nil {
 			h.kill(err)

@@ -166,7 +166,7 @@ func (a *authn) check(st *authStream, toks *tokenSet, pool *x509.CertPool) error
 		}
 	}
 	if id := st.node.Load(); id != nil {
-		if _, err := st.s.checkNode(c, &core.Node{Id: *id}); err != nil {
+		if _, err := st.s.checkNode(st.ctx, c, &core.Node{Id: *id}); err != nil {
 			return err
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
@@ -35,8 +36,10 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/meshgate/meshgate/internal/appmesh"
 	"github.com/meshgate/meshgate/internal/auth"
 	"github.com/meshgate/meshgate/internal/ir"
+	"github.com/meshgate/meshgate/internal/service"
 	"github.com/meshgate/meshgate/internal/store/sqlite"
 	"github.com/meshgate/meshgate/internal/testutil/certs"
 )
@@ -66,7 +69,9 @@ const testCredentials = `{"credentials":[
  {"accessKeyId":"AKIDENVOYA","secretAccessKey":"` + secretA + `","accountId":"` + testAccount + `",
   "policy":[{"effect":"Allow","action":"appmesh:StreamAggregatedResources","resource":"arn:aws:appmesh:*:*:` + gwA + `"}]},
  {"accessKeyId":"AKIDOTHERACCT","secretAccessKey":"secret-key-of-another-account-1","accountId":"999999999999",
-  "policy":[{"effect":"Allow","action":"*","resource":"*"}]}
+  "policy":[{"effect":"Allow","action":"*","resource":"*"}]},
+ {"accessKeyId":"AKIDALLGATEWAYS","secretAccessKey":"` + secretA + `","accountId":"` + testAccount + `",
+  "policy":[{"effect":"Allow","action":"appmesh:StreamAggregatedResources","resource":"*"}]}
 ]}`
 
 // authHarness is a harness whose TCP listener speaks TLS (a certificate
@@ -689,12 +694,14 @@ func TestCertificateSANs(t *testing.T) {
 		want string
 	}{
 		{"mesh/m/virtualGateway/a", gwA},
-		{"arn:aws:appmesh:" + testRegion + ":" + testAccount + ":mesh/m/virtualGateway/a", gwA},
+		{"arn:aws:appmesh:" + testRegion + ":" + testAccount + ":mesh/m/virtualGateway/a", gwA + "@" + testAccount},
 		{"spiffe://example.org/mesh/m/virtualGateway/a", gwA},
 		{"spiffe://example.org/ns/prod/sa/edge/mesh/m/virtualGateway/a", gwA},
-		{"mesh/m@" + testAccount + "/virtualGateway/a", gwA},
+		{"mesh/m@" + testAccount + "/virtualGateway/a", gwA + "@" + testAccount},
 		{"arn:aws:appmesh:eu-west-1:" + testAccount + ":mesh/m/virtualGateway/a", ""}, // another region
-		{"mesh/m@999999999999/virtualGateway/a", ""},                                  // another account
+		// Another owner is a claim; it allows nothing unless that account
+		// owns the gateway (TestNodeOwner).
+		{"mesh/m@999999999999/virtualGateway/a", gwA + "@999999999999"},
 		{"spiffe://example.org/mesh/m/virtualGateway/a/extra", ""},
 		{"spiffe://example.org/mesh/m/virtualNode/a", ""},
 		{"spiffe://example.org/mesh/*/virtualGateway/*", ""},
@@ -705,8 +712,8 @@ func TestCertificateSANs(t *testing.T) {
 		leaf := ca.Client(t, tc.san)
 		got, _ := id.certGateways(leaf.Cert)
 		var names []string
-		for _, k := range got {
-			names = append(names, k.String())
+		for _, g := range got {
+			names = append(names, g.key.String()+map[bool]string{true: "@" + g.owner}[g.owner != ""])
 		}
 		if s := strings.Join(names, ","); s != tc.want && !(tc.want == "" && strings.Contains(s, "*")) {
 			t.Errorf("SAN %q names %q, want %q", tc.san, s, tc.want)
@@ -893,6 +900,51 @@ func TestSigV4(t *testing.T) {
 	}
 	if strings.Contains(a.log.String(), secretA) {
 		t.Error("the secret is in the log")
+	}
+}
+
+// TestNodeOwner: a gateway of another account (created by that account's
+// key) is streamed with that account's credentials, in the short form and
+// as a full ARN in its account; a key of this server's account may not
+// stream it even with a policy on "*", and a node id stating the wrong
+// owner is refused with 3.
+func TestNodeOwner(t *testing.T) {
+	const other = "999999999999"
+	a := newAuthHarness(t, AuthToken)
+	a.gateways()
+	svc, err := service.New(a.st, service.Config{Region: testRegion, AccountID: testAccount, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := service.WithCaller(context.Background(), other)
+	step := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(svc.CreateMesh(ctx, &appmesh.CreateMeshInput{MeshName: aws.String("theirs")}))
+	step(svc.CreateVirtualGateway(ctx, &appmesh.CreateVirtualGatewayInput{MeshName: aws.String("theirs"), VirtualGatewayName: aws.String("og"),
+		Spec: &appmesh.VirtualGatewaySpec{Listeners: []appmesh.VirtualGatewayListener{{PortMapping: &appmesh.VirtualGatewayPortMapping{
+			Port: aws.Int64(8090), Protocol: aws.String("http")}}}}}))
+	const og = "mesh/theirs/virtualGateway/og"
+	sign := func(key, secret string) *grpc.ClientConn {
+		return a.conn(t, nil, grpc.WithPerRPCCredentials(&envoySigner{accessKey: key, secret: secret, region: testRegion}))
+	}
+	otherConn := sign("AKIDOTHERACCT", "secret-key-of-another-account-1")
+	for _, node := range []string{og, "arn:aws:appmesh:" + testRegion + ":" + other + ":" + og, "mesh/theirs@" + other + "/virtualGateway/og"} {
+		c := newADS(t, otherConn, node)
+		c.start()
+		c.until(5*time.Second, "the other account's listener as "+node, func() bool { return c.hasListenerOn(8090) })
+	}
+	st := refusedBeforeAnything(t, sign("AKIDALLGATEWAYS", secretA), context.Background(), og, codes.PermissionDenied)
+	if !strings.Contains(st.Message(), "arn:aws:appmesh:"+testRegion+":"+other+":"+og) {
+		t.Errorf("the refusal does not name the gateway's ARN in its owner's account: %s", st.Message())
+	}
+	refusedBeforeAnything(t, otherConn, context.Background(), gwA, codes.PermissionDenied)
+	st = refusedBeforeAnything(t, otherConn, context.Background(), "arn:aws:appmesh:"+testRegion+":"+testAccount+":"+og, codes.InvalidArgument)
+	if !strings.Contains(st.Message(), "names account "+testAccount+", which does not own "+og) {
+		t.Errorf("a node id stating the wrong owner: %s", st.Message())
 	}
 }
 

@@ -169,7 +169,7 @@ func (s *Server) identify(ctx context.Context, who *caller, node *core.Node) (ke
 	if node == nil {
 		return key, status.Error(codes.InvalidArgument, "the first request of a stream must carry the node (node.id = the virtual gateway's ARN)")
 	}
-	if key, err = s.checkNode(who, node); err != nil {
+	if key, err = s.checkNode(ctx, who, node); err != nil {
 		return key, err
 	}
 	found, err := s.sync.exists(ctx, key)

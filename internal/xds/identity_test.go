@@ -64,8 +64,9 @@ func TestBadNodeIDs(t *testing.T) {
 		{"envoy-1", "is not a virtual gateway ARN"},
 		{"mesh/m/virtualNode/blue", "names a virtualNode"},
 		{"arn:aws:appmesh:eu-west-1:111122223333:mesh/m/virtualGateway/gw", "this server is region us-west-2"},
-		{"arn:aws:appmesh:us-west-2:999999999999:mesh/m/virtualGateway/gw", "account 999999999999"},
-		{"mesh/m@999999999999/virtualGateway/gw", "mesh owner 999999999999"},
+		{"arn:aws:appmesh:us-west-2:999999999999:mesh/m/virtualGateway/gw", "names account 999999999999, which does not own mesh/m/virtualGateway/gw"},
+		{"mesh/m@999999999999/virtualGateway/gw", "names account 999999999999, which does not own mesh/m/virtualGateway/gw"},
+		{"arn:aws:appmesh:us-west-2:111122223333:mesh/m@999999999999/virtualGateway/gw", "names two owners"},
 		{"mesh/other/virtualGateway/gw", "the node's resource was not found"},
 	} {
 		t.Run(tc.id, func(t *testing.T) {

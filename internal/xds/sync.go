@@ -40,8 +40,9 @@ type syncer struct {
 
 // gatewayState is one gateway as the sync loop tracks it.
 type gatewayState struct {
-	key  model.GatewayKey
-	name string
+	key   model.GatewayKey
+	name  string
+	owner string // the gateway's owner account (its resourceOwner)
 
 	ir        *ir.Gateway
 	irVersion string
@@ -204,6 +205,9 @@ func (y *syncer) rebuild(ctx context.Context, k model.GatewayKey) (found bool, e
 		y.gateways[name] = gs
 		y.dirty = true
 	}
+	if gs.owner != m.Gateway.Owner {
+		gs.owner, y.dirty = m.Gateway.Owner, true
+	}
 	g, err := translate.Gateway(m)
 	if err != nil {
 		y.failed(gs, stageIR, err)
@@ -291,6 +295,27 @@ func (y *syncer) exists(ctx context.Context, k model.GatewayKey) (bool, error) {
 	}
 	y.Kick()
 	return true, nil
+}
+
+// owner is the account that owns a gateway, "" when it does not exist: from
+// the view when the gateway is synced (the node of every request of a
+// stream is checked), else from the store.
+func (y *syncer) owner(ctx context.Context, k model.GatewayKey) (string, error) {
+	if gv, ok := y.gateway(k.String()); ok && gv.owner != "" {
+		return gv.owner, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var owner string
+	err := y.s.cfg.Store.Read(ctx, func(tx store.Tx) error {
+		r, err := tx.Get(ctx, store.Key{Kind: store.KindVirtualGateway, Mesh: k.Mesh, Name: k.Name})
+		owner = r.ResourceOwner
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	return owner, err
 }
 
 // nextDeadline is the earliest end of a rollout step's wait.

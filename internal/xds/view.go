@@ -12,6 +12,7 @@ import (
 // points to is immutable once built.
 type gatewayView struct {
 	name      string
+	owner     string // the gateway's owner account
 	ir        *ir.Gateway
 	irVersion string
 	target    *content
@@ -31,7 +32,7 @@ func (y *syncer) publishView() {
 	y.dirty = false
 	v := make(map[string]*gatewayView, len(y.gateways))
 	for name, gs := range y.gateways {
-		gv := &gatewayView{name: name, ir: gs.ir, irVersion: gs.irVersion, target: gs.target,
+		gv := &gatewayView{name: name, owner: gs.owner, ir: gs.ir, irVersion: gs.irVersion, target: gs.target,
 			pending: len(gs.pending), err: gs.err, errAt: gs.errAt, updatedAt: gs.updatedAt}
 		if gs.published != nil {
 			gv.published = maps.Clone(gs.published.versions())
