@@ -79,12 +79,13 @@ func (g *Gateway) forward(w *recorder, r *http.Request, ctx context.Context, ex 
 	out.Trailer = r.Trailer.Clone()
 	out.Close = false
 	if r.ContentLength == 0 {
-		out.Body = nil // as ReverseProxy: a nil Body lets http.Transport retry
+		out.Body = nil // as ReverseProxy: a nil Body lets the cluster's client retry
 	}
 	if out.Body != nil {
-		// The transport closes the body it was given, even when it fails to
-		// connect; that must not close the client's body. Reading it after
-		// the handler returned is refused.
+		// The cluster's client (like http.Transport) closes the body it
+		// was given, even when it fails to connect; that must not close
+		// the client's body. Reading it after the handler returned is
+		// refused.
 		b := &noCloseBody{rc: out.Body}
 		out.Body = b
 		defer b.Close()

@@ -9,9 +9,10 @@ import (
 	"github.com/meshgate/meshgate/internal/ir"
 )
 
-// The two benchmarks differ only in who picks the connection: compare
-// them for the cluster's own cost per request (it should add no
-// allocation).
+// BenchmarkClusterRoundTrip is a cluster (HTTP/1.1: h1Client) against two
+// endpoints; BenchmarkTransportRoundTrip is http.Transport configured as
+// it was for HTTP/1.1 clusters, alone: compare them for what the cluster
+// and its client cost per request against the transport.
 
 func benchServer(b *testing.B) uint16 {
 	port, lns := listenSamePort(b, "127.0.0.2", "127.0.0.3")

@@ -12,7 +12,11 @@
 // TLS handshake. No response-header timeout: the caller's context bounds
 // each attempt. Connections are not capped per endpoint (App Mesh raises
 // Envoy's circuit breakers to 2^31-1); up to 1024 idle ones are kept per
-// endpoint.
+// endpoint. HTTP/1.1 clusters (plaintext and TLS) use this package's own
+// client (h1client.go), which writes the request and reads the response on
+// the caller's goroutine and keeps http.Transport's rules for keep-alive,
+// retries on dead keep-alive connections, 1xx, trailers, upgrades and
+// cancellation; HTTP/2 and gRPC clusters use http.Transport.
 //
 // Discovery: ENDPOINTS (AllEndpoints) is Envoy's STRICT_DNS, every address
 // an endpoint; LOADBALANCER is LOGICAL_DNS, one logical endpoint at the

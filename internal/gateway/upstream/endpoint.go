@@ -20,7 +20,10 @@ type endpoint struct {
 	c        *Cluster
 	addr     netip.AddrPort
 	hostport string // addr.String(), computed once: the request path reuses it
-	rt       *http.Transport
+	// rt is the endpoint's pool: h1 for HTTP/1.1 clusters, an
+	// http.Transport for HTTP/2 and gRPC ones.
+	rt pool
+	h1 *h1Client
 
 	// Read lock-free for Endpoints(); written under c.mu.
 	healthy atomic.Bool // the active health check's verdict; true without one
@@ -54,7 +57,12 @@ func newEndpoint(c *Cluster, addr netip.AddrPort) *endpoint {
 		conns:      make(map[*trackedConn]struct{}),
 		firstCheck: make(chan struct{}),
 	}
-	ep.rt = c.newTransport(ep)
+	if c.h2 {
+		ep.rt = c.newTransport(ep)
+	} else {
+		ep.h1 = c.newH1Client(ep)
+		ep.rt = ep.h1
+	}
 	ep.healthy.Store(c.hc == nil)
 	return ep
 }
@@ -72,7 +80,13 @@ func (ep *endpoint) inherit(from *endpoint) {
 	ep.backoff, ep.ejections = from.backoff, from.ejections
 }
 
-// dial opens a traffic connection; the transport calls it.
+// pool is what an endpoint needs of its connection pool.
+type pool interface {
+	http.RoundTripper
+	CloseIdleConnections()
+}
+
+// dial opens a traffic connection; the pool calls it.
 func (ep *endpoint) dial(ctx context.Context) (net.Conn, error) {
 	ep.connMu.Lock()
 	if ep.closed {
@@ -133,7 +147,11 @@ func (ep *endpoint) close() {
 		open = append(open, tc)
 	}
 	ep.connMu.Unlock()
-	ep.rt.CloseIdleConnections()
+	if ep.h1 != nil {
+		ep.h1.close() // and pools nothing from now on
+	} else {
+		ep.rt.CloseIdleConnections()
+	}
 	for _, tc := range open {
 		tc.Close()
 	}

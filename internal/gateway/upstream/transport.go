@@ -41,11 +41,19 @@ func alpnFor(h2 bool) []string {
 	return []string{"http/1.1"}
 }
 
-// newTransport builds an endpoint's pool. No response-header timeout: the
-// proxy bounds each attempt with the request context. No compression: a
-// proxy must pass bodies through as they are. No proxy from the
-// environment. No cap on connections (App Mesh raises Envoy's circuit
-// breakers to 2^31-1), and a large idle pool so keep-alive holds under load.
+// newH1Client builds an HTTP/1.1 endpoint's pool (h1client.go), with the
+// transport's limits below: no response-header timeout, no connection cap,
+// up to maxIdleConnsPerHost idle connections closed after IdleConnTimeout.
+func (c *Cluster) newH1Client(ep *endpoint) *h1Client {
+	return newH1Client(ep.dial, c.opts.IdleConnTimeout, maxIdleConnsPerHost)
+}
+
+// newTransport builds an HTTP/2 (or gRPC) endpoint's pool. No
+// response-header timeout: the proxy bounds each attempt with the request
+// context. No compression: a proxy must pass bodies through as they are.
+// No proxy from the environment. No cap on connections (App Mesh raises
+// Envoy's circuit breakers to 2^31-1), and a large idle pool so keep-alive
+// holds under load.
 func (c *Cluster) newTransport(ep *endpoint) *http.Transport {
 	t := &http.Transport{
 		Proxy:               nil,
