@@ -9,15 +9,24 @@
 # given through the gateway's --config-cache (the last-good configuration
 # it serves while no control plane answers), so the benchmark measures the
 # data plane alone. Environment from the harness: PORT, UPSTREAM, RUN.
+# ROUTES=N (default 1) puts N gateway routes on the virtual host: N-1 others
+# (prefixes /r00001/ ...) ahead of /color/, so the route the job uses is the
+# last one in priority order (issue 5's "realistic route table").
 set -euo pipefail
 : "${PORT:?}" "${UPSTREAM:?}" "${RUN:?}"
 MESHGATE=${MESHGATE:-/tmp/bench-bin/meshgate}
+ROUTES=${ROUTES:-1}
 up_host=${UPSTREAM%:*}
 up_port=${UPSTREAM##*:}
+others=""
+for ((i = 1; i < ROUTES; i++)); do
+  printf -v name 'r%05d' "$i"
+  others+="{\"name\":\"$name\",\"match\":{\"prefix\":\"/$name/\"},\"action\":{\"service\":\"color.local\",\"port\":$up_port,\"hostRewrite\":\"color.local\",\"prefixRewrite\":\"/\"}},"
+done
 cat > "$RUN/gateway-config.json" <<JSON
 {"version":"bench","config":{"mesh":"bench","name":"gw","uid":"bench",
  "listeners":[{"port":$PORT,"protocol":"http2","virtualHosts":[{"name":"ingress_${PORT}_*","domains":["*"],
-   "routes":[{"name":"color","match":{"prefix":"/color/"},
+   "routes":[$others{"name":"color","match":{"prefix":"/color/"},
               "action":{"service":"color.local","port":$up_port,"hostRewrite":"color.local","prefixRewrite":"/"}}]}]}],
  "services":[{"name":"color.local","port":$up_port,"provider":"virtualNode/color","protocol":"http",
    "routes":[{"name":"","match":{},"targets":[{"cluster":"cds_egress_bench_color_http_$up_port","weight":1}],
