@@ -48,7 +48,7 @@ func ParseResource(s string) (k store.Key, region, account string, err error) {
 	path := s
 	if strings.HasPrefix(s, "arn:") {
 		parts := strings.SplitN(s, ":", 6)
-		if len(parts) != 6 || parts[1] == "" || parts[2] != "appmesh" {
+		if len(parts) != 6 || parts[1] == "" || parts[2] != "appmesh" || parts[3] == "" || parts[4] == "" {
 			return k, "", "", fmt.Errorf("%q is not an App Mesh ARN", s)
 		}
 		region, account, path = parts[3], parts[4], parts[5]
