@@ -286,9 +286,10 @@ func (c *bootstrapClient) fetchListeners(t *testing.T) error {
 	}
 }
 
-// xdsTestServer serves one gateway, mesh/m/virtualGateway/gw, over TLS
-// with auth, until the test ends; it returns the address.
-func xdsTestServer(t *testing.T, srvCert, srvKey string, auth xds.AuthConfig) string {
+// xdsTestServer serves one gateway, mesh/m/virtualGateway/gw with a
+// listener on gatewayPort, over TLS with auth, until the test ends; it
+// returns the address.
+func xdsTestServer(t *testing.T, srvCert, srvKey string, auth xds.AuthConfig, gatewayPort int) string {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "m.db"))
@@ -311,7 +312,7 @@ func xdsTestServer(t *testing.T, srvCert, srvKey string, auth xds.AuthConfig) st
 	}
 	for _, c := range []struct{ path, body string }{
 		{"/v20190125/meshes", `{"meshName":"m"}`},
-		{"/v20190125/meshes/m/virtualGateways", fmt.Sprintf(`{"virtualGatewayName":"gw","spec":{"listeners":[{"portMapping":{"port":%d,"protocol":"http"}}]}}`, 8080)},
+		{"/v20190125/meshes/m/virtualGateways", fmt.Sprintf(`{"virtualGatewayName":"gw","spec":{"listeners":[{"portMapping":{"port":%d,"protocol":"http"}}]}}`, gatewayPort)},
 	} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("PUT", c.path, strings.NewReader(c.body)))
@@ -377,7 +378,7 @@ func TestEnvoyBootstrapAuthenticates(t *testing.T) {
 			func(c *bootstrapClient) { c.md = metadata.MD{} }, codes.Unauthenticated},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr := xdsTestServer(t, srvCert, srvKey, tc.auth)
+			addr := xdsTestServer(t, srvCert, srvKey, tc.auth, 8080)
 			file := filepath.Join(t.TempDir(), "envoy.json")
 			args := append([]string{"--resource", "mesh/m/virtualGateway/gw", "--xds", addr, "--xds-tls", "--xds-ca", serverCAFile,
 				"--output", file}, tc.flags...)

@@ -1,24 +1,18 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/meshgate/meshgate/internal/api"
-	"github.com/meshgate/meshgate/internal/service"
-	"github.com/meshgate/meshgate/internal/store/sqlite"
 	"github.com/meshgate/meshgate/internal/testutil/certs"
 	"github.com/meshgate/meshgate/internal/xds"
 )
@@ -141,46 +135,7 @@ func TestGatewayCommandAuthenticated(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	quiet := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(filepath.Join(dir, "m.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	srv, err := xds.New(xds.Config{Store: st, Region: "us-east-1", AccountID: "000000000000", Envoy: envoyResources, Logger: quiet,
-		TLSCertFile: srvCert, TLSKeyFile: srvKey,
-		Auth: xds.AuthConfig{Mode: xds.AuthToken, ClientCAFile: clientCAFile, Tokens: tokens}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := service.New(xds.KickOnWrite(st, srv.Kick), service.Config{Region: "us-east-1", AccountID: "000000000000", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.New(svc, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := freePort(t)
-	for _, c := range []struct{ path, body string }{
-		{"/v20190125/meshes", `{"meshName":"m"}`},
-		{"/v20190125/meshes/m/virtualGateways", fmt.Sprintf(`{"virtualGatewayName":"gw","spec":{"listeners":[{"portMapping":{"port":%d,"protocol":"http"}}]}}`, port)},
-	} {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("PUT", c.path, strings.NewReader(c.body)))
-		if rec.Code != 200 {
-			t.Fatalf("PUT %s: %d %s", c.path, rec.Code, rec.Body)
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	wg.Go(func() { srv.Run(ctx, ln, nil) })
+	addr := xdsTestServer(t, srvCert, srvKey, xds.AuthConfig{Mode: xds.AuthToken, ClientCAFile: clientCAFile, Tokens: tokens}, freePort(t))
 
 	ready := func(admin string) string {
 		resp, err := http.Get("http://" + admin + "/ready")
@@ -203,7 +158,7 @@ func TestGatewayCommandAuthenticated(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			admin := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 			args := append([]string{"--resource", "arn:aws:appmesh:us-east-1:000000000000:mesh/m/virtualGateway/gw",
-				"--xds", ln.Addr().String(), "--xds-ca", serverCAFile, "--admin-listen", admin, "--listen-host", "127.0.0.1",
+				"--xds", addr, "--xds-ca", serverCAFile, "--admin-listen", admin, "--listen-host", "127.0.0.1",
 				"--drain-time", "0s", "--log-level", "error"}, tc.creds...)
 			done := make(chan error, 1)
 			go func() { done <- runGateway(args) }()
