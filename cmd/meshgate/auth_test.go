@@ -1,16 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meshgate/meshgate/internal/testutil/logbuf"
 
 	"github.com/meshgate/meshgate/internal/api"
 	"github.com/meshgate/meshgate/internal/service"
@@ -28,31 +28,13 @@ func writeCredentials(t *testing.T, keyID string) string {
 	return path
 }
 
-// lockedBuffer is a log sink safe for the reload goroutines and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func setup(t *testing.T, cmd string, args ...string) (*apiAuth, string, error) {
 	t.Helper()
 	f, err := parseServerFlags(cmd, args)
 	if err != nil {
 		t.Fatalf("flags %v: %v", args, err)
 	}
-	var logs lockedBuffer
+	var logs logbuf.Buffer
 	a, err := setupAuth(cmd, f, slog.New(slog.NewTextHandler(&logs, nil)))
 	return a, logs.String(), err
 }
@@ -149,7 +131,7 @@ func TestAuthReloadOnSIGHUP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs logbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	a, err := setupAuth("server", f, log)
 	if err != nil {

@@ -1,7 +1,6 @@
 package xds
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -18,9 +17,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/meshgate/meshgate/internal/testutil/logbuf"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -80,12 +80,12 @@ const testCredentials = `{"credentials":[
 type authHarness struct {
 	*harness
 	serverCA, clientCA *certs.CA
-	log                *syncBuffer
+	log                *logbuf.Buffer
 }
 
 func newAuthHarness(t *testing.T, mode AuthMode, edit ...func(*Config)) *authHarness {
 	t.Helper()
-	a := &authHarness{serverCA: certs.NewCA(t, "xds server CA"), clientCA: certs.NewCA(t, "proxy CA"), log: &syncBuffer{}}
+	a := &authHarness{serverCA: certs.NewCA(t, "xds server CA"), clientCA: certs.NewCA(t, "proxy CA"), log: &logbuf.Buffer{}}
 	dir := t.TempDir()
 	certFile, keyFile := a.serverCA.Server(t, "127.0.0.1", "xds.internal").WriteFiles(t, dir, "xds")
 	caFile := a.clientCA.WriteFile(t, dir, "clients.pem")
@@ -138,23 +138,6 @@ func (a *authHarness) conn(t *testing.T, leaf *certs.Leaf, opts ...grpc.DialOpti
 // bearer is a context carrying a bearer token.
 func bearer(tok string) context.Context {
 	return metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+tok)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // expiredLeaf is a client certificate signed by ca that expired an hour ago.

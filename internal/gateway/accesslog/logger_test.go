@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/meshgate/meshgate/internal/testutil/logbuf"
 )
 
 func TestLoggerFile(t *testing.T) {
@@ -188,7 +190,7 @@ func TestLoggerOpenErrors(t *testing.T) {
 // (send on a closed channel), and every line is either written or counted
 // as dropped.
 func TestLoggerCloseRace(t *testing.T) {
-	var buf syncBuffer
+	var buf logbuf.Buffer
 	l := NewLogger(&buf, Options{QueueSize: 16})
 	f, _ := Compile("x\n")
 	var wg sync.WaitGroup
@@ -211,21 +213,4 @@ func TestLoggerCloseRace(t *testing.T) {
 	if written != ok.Load() || written+int64(l.Dropped()) != goroutines*each {
 		t.Errorf("written %d, accepted %d, dropped %d, total %d", written, ok.Load(), l.Dropped(), goroutines*each)
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
