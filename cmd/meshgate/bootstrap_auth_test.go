@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,10 +29,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/meshgate/meshgate/internal/api"
-	"github.com/meshgate/meshgate/internal/service"
-	"github.com/meshgate/meshgate/internal/store/sqlite"
 	"github.com/meshgate/meshgate/internal/testutil/certs"
+	"github.com/meshgate/meshgate/internal/testutil/xdstest"
 	"github.com/meshgate/meshgate/internal/xds"
 )
 
@@ -291,49 +287,10 @@ func (c *bootstrapClient) fetchListeners(t *testing.T) error {
 // returns the address.
 func xdsTestServer(t *testing.T, srvCert, srvKey string, auth xds.AuthConfig, gatewayPort int) string {
 	t.Helper()
-	quiet := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "m.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	srv, err := xds.New(xds.Config{Store: st, Region: "us-east-1", AccountID: "000000000000", Envoy: envoyResources, Logger: quiet,
-		TLSCertFile: srvCert, TLSKeyFile: srvKey, Auth: auth})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := service.New(xds.KickOnWrite(st, srv.Kick), service.Config{Region: "us-east-1", AccountID: "000000000000", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.New(svc, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct{ path, body string }{
-		{"/v20190125/meshes", `{"meshName":"m"}`},
-		{"/v20190125/meshes/m/virtualGateways", fmt.Sprintf(`{"virtualGatewayName":"gw","spec":{"listeners":[{"portMapping":{"port":%d,"protocol":"http"}}]}}`, gatewayPort)},
-	} {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("PUT", c.path, strings.NewReader(c.body)))
-		if rec.Code != 200 {
-			t.Fatalf("PUT %s: %d %s", c.path, rec.Code, rec.Body)
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { srv.Run(ctx, ln, nil) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	select {
-	case <-srv.Ready():
-	case <-time.After(5 * time.Second):
-		t.Fatal("the xDS server is not ready")
-	}
-	return ln.Addr().String()
+	return xdstest.Serve(t, xds.Config{Envoy: envoyResources, TLSCertFile: srvCert, TLSKeyFile: srvKey, Auth: auth},
+		xdstest.Put{Path: "/v20190125/meshes", Body: `{"meshName":"m"}`},
+		xdstest.Put{Path: "/v20190125/meshes/m/virtualGateways", Body: fmt.Sprintf(
+			`{"virtualGatewayName":"gw","spec":{"listeners":[{"portMapping":{"port":%d,"protocol":"http"}}]}}`, gatewayPort)})
 }
 
 // The bootstraps `meshgate envoy-bootstrap` writes authenticate as the

@@ -3,21 +3,16 @@ package xds_test
 import (
 	"context"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/meshgate/meshgate/internal/api"
 	"github.com/meshgate/meshgate/internal/gateway/configclient"
 	"github.com/meshgate/meshgate/internal/ir"
-	"github.com/meshgate/meshgate/internal/service"
-	"github.com/meshgate/meshgate/internal/store/sqlite"
 	"github.com/meshgate/meshgate/internal/testutil/certs"
+	"github.com/meshgate/meshgate/internal/testutil/xdstest"
 	"github.com/meshgate/meshgate/internal/xds"
 )
 
@@ -51,8 +46,11 @@ func TestGatewayConfigClientAuthenticated(t *testing.T) {
 		{mode: xds.AuthToken, token: tokenFile},
 	} {
 		t.Run(string(tc.mode), func(t *testing.T) {
-			addr := startAuthServer(t, xds.Config{TLSCertFile: srvCert, TLSKeyFile: srvKey,
-				Auth: xds.AuthConfig{Mode: tc.mode, ClientCAFile: clientCAFile, Tokens: tokens}})
+			addr := xdstest.Serve(t, xds.Config{TLSCertFile: srvCert, TLSKeyFile: srvKey,
+				Auth: xds.AuthConfig{Mode: tc.mode, ClientCAFile: clientCAFile, Tokens: tokens}},
+				xdstest.Put{Path: "/v20190125/meshes", Body: `{"meshName":"m"}`},
+				xdstest.Put{Path: "/v20190125/meshes/m/virtualGateways", Body: `{"virtualGatewayName":"gw","spec":{"listeners":[{"portMapping":{"port":8080,"protocol":"http"}}]}}`},
+				xdstest.Put{Path: "/v20190125/meshes/m/virtualGateways", Body: `{"virtualGatewayName":"other","spec":{"listeners":[{"portMapping":{"port":8081,"protocol":"http"}}]}}`})
 			run := func(cert, key, token string) <-chan *ir.Gateway {
 				eps, err := configclient.ParseEndpoints(addr, serverCAFile)
 				if err != nil {
@@ -98,71 +96,3 @@ func TestGatewayConfigClientAuthenticated(t *testing.T) {
 		})
 	}
 }
-
-// startAuthServer runs an xDS server (cfg completed with a store, an API
-// holding mesh m with gateways gw and other) on loopback TCP.
-func startAuthServer(t *testing.T, cfg xds.Config) string {
-	t.Helper()
-	quiet := slog.New(slog.DiscardHandler)
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "m.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	cfg.Store, cfg.Region, cfg.AccountID, cfg.Logger = st, "us-east-1", "000000000000", quiet
-	cfg.Envoy = func(*ir.Gateway) (*xds.EnvoyResources, error) { return &xds.EnvoyResources{}, nil }
-	srv, err := xds.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := service.New(xds.KickOnWrite(st, srv.Kick), service.Config{Region: "us-east-1", AccountID: "000000000000", Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.New(svc, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct{ path, body string }{
-		{"/v20190125/meshes", `{"meshName":"m"}`},
-		{"/v20190125/meshes/m/virtualGateways", `{"virtualGatewayName":"gw","spec":{"listeners":[{"portMapping":{"port":8080,"protocol":"http"}}]}}`},
-		{"/v20190125/meshes/m/virtualGateways", `{"virtualGatewayName":"other","spec":{"listeners":[{"portMapping":{"port":8081,"protocol":"http"}}]}}`},
-	} {
-		rec := &recorder{header: http.Header{}}
-		req, _ := http.NewRequest("PUT", c.path, strings.NewReader(c.body))
-		h.ServeHTTP(rec, req)
-		if rec.status != 0 && rec.status != 200 {
-			t.Fatalf("PUT %s: %d %s", c.path, rec.status, rec.body.String())
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { srv.Run(ctx, ln, nil) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	select {
-	case <-srv.Ready():
-	case <-time.After(5 * time.Second):
-		t.Fatal("xds server not ready")
-	}
-	return ln.Addr().String()
-}
-
-// recorder is a minimal http.ResponseWriter.
-type recorder struct {
-	header http.Header
-	status int
-	body   strings.Builder
-}
-
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = 200
-	}
-	return r.body.Write(b)
-}
-func (r *recorder) WriteHeader(s int) { r.status = s }
