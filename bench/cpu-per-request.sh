@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CPU time per request of each proxy on the harness's job: the peer's own
-# user+system time (its whole process group) divided by the requests wrk
+# user+system time (its whole process group; also each alone) divided by the requests wrk
 # (h1) or h2load (h2c) completed, peers alternating, no CPU quota (the
 # peer pinned to core 0, load generator and upstream to core 1). Less
 # sensitive to other load on a shared machine than req/s under a quota:
@@ -24,8 +24,8 @@ stop() { [ -n "$1" ] && { kill -TERM -- "-$1" 2>/dev/null; wait "$1" 2>/dev/null
 trap 'stop "$peer"; stop "$up"; rm -rf "$run"' EXIT
 setsid taskset -c 1 env GOMAXPROCS=1 /tmp/bench-bin/upstream -addr 127.0.0.1:18080 -size 1024 >/dev/null 2>&1 &
 up=$!
-ticks() { # utime+stime of the process group $1
-  cat /proc/[0-9]*/stat 2>/dev/null | awk -v pg="$1" '{ s=$0; sub(/^.*\) /,"",s); split(s,a," "); if (a[3]==pg) t+=a[12]+a[13] } END { print t+0 }'
+ticks() { # "utime stime" of the process group $1
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v pg="$1" '{ s=$0; sub(/^.*\) /,"",s); split(s,a," "); if (a[3]==pg) { u+=a[12]; k+=a[13] } } END { print u+0, k+0 }'
 }
 results=$run/results
 for round in $(seq "$rounds"); do
@@ -57,14 +57,18 @@ for round in $(seq "$rounds"); do
       fi
       t1=$(ticks "$peer")
       stop "$peer"; peer=""
-      us=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v n="${n:-0}" 'BEGIN { if (n > 0) printf "%.1f", d / hz * 1e6 / n; else print "NA" }')
-      echo "round $round $proto $name requests=$n cpu_us_per_request=$us"
+      read -r u0 k0 <<<"$t0"; read -r u1 k1 <<<"$t1"
+      per() { awk -v d="$1" -v hz="$hz" -v n="${n:-0}" 'BEGIN { if (n > 0) printf "%.1f", d / hz * 1e6 / n; else print "NA" }'; }
+      us=$(per $((u1 + k1 - u0 - k0))) user=$(per $((u1 - u0))) sys=$(per $((k1 - k0)))
+      echo "round $round $proto $name requests=$n cpu_us_per_request=$us user=$user system=$sys"
       echo "$proto $name $us" >> "$results"
+      echo "$proto $name/user $user" >> "$results"
+      echo "$proto $name/system $sys" >> "$results"
     done
   done
 done
 echo "median CPU µs per request:"
-for k in $(awk '{print $1"/"$2}' "$results" | sort -u); do
-  vals=$(awk -v p="${k%/*}" -v n="${k#*/}" '$1==p && $2==n {print $3}' "$results" | sort -n)
-  echo "$k $(echo "$vals" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') (runs: $(echo $vals))"
+awk '{print $1, $2}' "$results" | sort -u | while read -r proto name; do
+  vals=$(awk -v p="$proto" -v n="$name" '$1==p && $2==n {print $3}' "$results" | sort -n)
+  echo "$proto/$name $(echo "$vals" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') (runs: $(echo $vals))"
 done

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/meshgate/meshgate/internal/gateway/h1server"
 	"github.com/meshgate/meshgate/internal/ir"
 )
 
@@ -24,10 +25,13 @@ type listener struct {
 	wg      sync.WaitGroup
 }
 
-// serving is one configuration of a listener.
+// serving is one configuration of a listener. HTTP/1 connections are
+// served by h1 (internal/gateway/h1server), HTTP/2 ones by srv, net/http's
+// server: plain for prior knowledge, secure for h2 negotiated by ALPN.
 type serving struct {
 	cfg    ir.Listener
 	tls    *tls.Config
+	h1     *h1server.Server
 	srv    *http.Server
 	plain  *chanListener
 	secure *chanListener
@@ -48,6 +52,7 @@ func (g *Gateway) newServing(cfg ir.Listener, addr net.Addr) (*serving, error) {
 		return nil, err
 	}
 	s := &serving{cfg: cfg, tls: tcfg, plain: newChanListener(addr), secure: newChanListener(addr)}
+	handler := &proxy{g: g, port: cfg.Port, protocol: cfg.Protocol}
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
 	if cfg.Protocol == ir.HTTP2 || cfg.Protocol == ir.GRPC {
@@ -55,15 +60,28 @@ func (g *Gateway) newServing(cfg ir.Listener, addr net.Addr) (*serving, error) {
 		protocols.SetUnencryptedHTTP2(true) // prior knowledge in plaintext
 	}
 	s.srv = &http.Server{
-		Handler:           &proxy{g: g, port: cfg.Port, protocol: cfg.Protocol},
+		Handler:           handler,
 		Protocols:         &protocols,
 		ReadHeaderTimeout: g.opts.ReadHeaderTimeout,
 		IdleTimeout:       g.opts.IdleTimeout,
 		MaxHeaderBytes:    g.opts.MaxHeaderBytes,
 		ErrorLog:          g.errorLog,
 		ConnState:         g.connState(cfg.Port),
-		ConnContext:       connContext,     // hygiene.go
 		HTTP2:             g.http2Config(), // hygiene.go
+	}
+	s.h1 = &h1server.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: g.opts.ReadHeaderTimeout,
+		IdleTimeout:       g.opts.IdleTimeout,
+		BodyIdleTimeout:   g.opts.bodyIdleTimeout(),
+		MaxHeaderBytes:    g.opts.MaxHeaderBytes,
+		ErrorLog:          g.errorLog,
+		ConnState:         s.srv.ConnState,
+		// forward.go aborts a broken response with http.ErrAbortHandler
+		// only under a server, as ReverseProxy does.
+		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+			return context.WithValue(ctx, http.ServerContextKey, s.srv)
+		},
 	}
 	if tcfg != nil && cfg.Protocol != ir.HTTP {
 		s.srv.TLSConfig = tcfg // lets the server wire h2 for ALPN
@@ -110,13 +128,15 @@ func (s *serving) mode() ir.TLSMode {
 	return ir.TLSDisabled
 }
 
-// dispatch hands a connection to the plaintext or TLS server of the
+// dispatch hands a connection to the HTTP/1 or HTTP/2 server of the
 // current serving. A PERMISSIVE connection is first sniffed (its first
-// byte decides). The serving is looked up again at delivery, and a
+// byte decides TLS or not), a plaintext one of an HTTP/2 or gRPC listener
+// too (the HTTP/2 preface decides). The serving is looked up again at delivery, and a
 // serving replaced meanwhile passes the connection on to its successor,
 // so a client connecting during a configuration change is not dropped.
 func (l *listener) dispatch(c net.Conn) {
 	sniffed, isTLS, terminated := false, false, false
+	h2Sniffed, isH2 := false, false
 	for range 5 {
 		s := l.serving.Load()
 		mode := s.mode()
@@ -131,25 +151,44 @@ func (l *listener) dispatch(c net.Conn) {
 		var delivered bool
 		switch {
 		case terminated:
-			delivered = s.secure.deliver(c)
+			delivered = s.serveTLS(c)
 		case mode == ir.TLSStrict, mode == ir.TLSPermissive && isTLS:
-			// The handshake is done here so that HTTP/1 over TLS can be
-			// inspected like plaintext (hygiene.go).
 			var ok bool
 			if c, ok = s.terminateTLS(c); !ok {
 				return
 			}
 			terminated = true
-			delivered = s.secure.deliver(c)
+			delivered = s.serveTLS(c)
+		case s.cfg.Protocol == ir.HTTP:
+			delivered = s.h1.ServeConn(c)
 		default:
-			c = guard(c) // hygiene.go
-			delivered = s.plain.deliver(c)
+			if !h2Sniffed {
+				var ok bool
+				if c, isH2, ok = sniffH2(c, s.srv.ReadHeaderTimeout); !ok {
+					return
+				}
+				h2Sniffed = true
+			}
+			if isH2 {
+				delivered = s.plain.deliver(c)
+			} else {
+				delivered = s.h1.ServeConn(c)
+			}
 		}
 		if delivered {
 			return
 		}
 	}
 	c.Close()
+}
+
+// serveTLS serves a terminated TLS connection: HTTP/2 when the client
+// negotiated h2, else HTTP/1.
+func (s *serving) serveTLS(c net.Conn) bool {
+	if tc, ok := c.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol == "h2" {
+		return s.secure.deliver(c)
+	}
+	return s.h1.ServeConn(c)
 }
 
 // swap replaces the serving; the old one stops taking connections and
@@ -162,7 +201,13 @@ func (l *listener) swap(next *serving) {
 func (s *serving) shutdown(ctx context.Context) error {
 	s.plain.Close()
 	s.secure.Close()
-	return s.srv.Shutdown(ctx)
+	h1 := make(chan error, 1)
+	go func() { h1 <- s.h1.Shutdown(ctx) }()
+	err := s.srv.Shutdown(ctx)
+	if err1 := <-h1; err == nil {
+		err = err1
+	}
+	return err
 }
 
 // close stops the listener: the socket closes at once, requests in flight

@@ -294,10 +294,12 @@ func TestSecurityRequestSmuggling(t *testing.T) {
 		}
 	})
 	t.Run("malformed-options-star", func(t *testing.T) {
+		// "OPTIONS *" is answered by the server, not routed; a malformed
+		// one is refused like any request, and nothing after it is read.
 		got := pipelined(t, "OPTIONS * HTTP/1.1\r\nHost: edge.example\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"+
 			"GET /after HTTP/1.1\r\nHost: edge.example\r\n\r\n")
-		if len(got) != 2 || got[1] != 400 || be.count() != 0 {
-			t.Errorf("statuses %v, backend hits %d; want the request after it refused", got, be.count())
+		if fmt.Sprint(got) != "[400]" || be.count() != 0 {
+			t.Errorf("statuses %v, backend hits %d; want [400] and nothing forwarded", got, be.count())
 		}
 	})
 
@@ -664,8 +666,9 @@ func TestSecuritySlowHeaders(t *testing.T) {
 // forwarded, the upstream request is aborted (the backend never gets a
 // complete body) and the client gets Envoy's stream idle timeout answer
 // (408 "stream timeout"); never read (a request without a route), the
-// gateway's answer (404) goes out once it gives up on the body. Other
-// clients are served meanwhile.
+// gateway answers (404) at once and closes the connection, as Envoy does
+// with a response that completes before its request. Other clients are
+// served meanwhile.
 func TestSecuritySlowBody(t *testing.T) {
 	const idle = 400 * time.Millisecond
 	be := startRecorder(t, "backend")
@@ -699,8 +702,11 @@ func TestSecuritySlowBody(t *testing.T) {
 				}
 			}
 			took := time.Since(start)
-			if took < idle-50*time.Millisecond || took > idle+3*time.Second {
+			switch {
+			case path == "/up" && (took < idle-50*time.Millisecond || took > idle+3*time.Second):
 				t.Errorf("closed after %v, want about %v", took, idle)
+			case path == "/no-route" && took > idle-50*time.Millisecond:
+				t.Errorf("closed after %v, want at once (before the body idle timeout, %v)", took, idle)
 			}
 			for _, r := range be.requests() {
 				if r.BodyErr == nil {

@@ -1,0 +1,104 @@
+package h1server
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// watchDelay is how long a request runs before its connection is watched
+// for the client going away. net/http watches from the start of every
+// request, with a read per request; most requests are answered within
+// this delay, so the watch's read (and its goroutine) is only paid by the
+// slow ones, whose cancellation comes watchDelay later at most.
+const watchDelay = 2 * time.Millisecond
+
+// watch notices a client that closes its connection while the handler
+// runs, and cancels the request's context, as net/http's background read
+// does. It reads one byte at most: a pipelined request's first byte is
+// kept for the next read.
+type watch struct {
+	c      *conn
+	mu     sync.Mutex
+	state  watchState
+	timer  *time.Timer
+	cancel context.CancelFunc
+	done   chan struct{}
+	gone   bool // the client closed (or the read failed): don't reuse
+}
+
+type watchState uint8
+
+const (
+	watchOff watchState = iota
+	watchArmed
+	watchReading
+	watchStopped // the handler returned: arming is a no-op until the next request
+)
+
+// reset prepares the watch for a request whose context cancel cancels.
+func (w *watch) reset(cancel context.CancelFunc) {
+	w.mu.Lock()
+	w.cancel, w.state, w.gone = cancel, watchOff, false
+	w.mu.Unlock()
+}
+
+// arm starts the watch, after watchDelay, once the request's body has
+// been read (a read of the connection would take the body's bytes).
+func (w *watch) arm() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.state != watchOff {
+		return
+	}
+	w.state = watchArmed
+	if w.timer == nil {
+		w.timer = time.AfterFunc(watchDelay, w.read)
+	} else {
+		w.timer.Reset(watchDelay)
+	}
+}
+
+// read waits for the client on the timer's goroutine.
+func (w *watch) read() {
+	w.mu.Lock()
+	if w.state != watchArmed {
+		w.mu.Unlock()
+		return
+	}
+	w.state = watchReading
+	if w.done == nil {
+		w.done = make(chan struct{}, 1)
+	}
+	w.mu.Unlock()
+	c := w.c
+	n, err := c.rwc.Read(c.stash[:])
+	w.mu.Lock()
+	if n > 0 {
+		c.hasStash = true
+	} else if err != nil && w.state == watchReading {
+		w.gone = true
+		w.cancel()
+	}
+	w.mu.Unlock()
+	w.done <- struct{}{}
+}
+
+// stop ends the watch when the handler returns, waiting for a read in
+// progress to give up.
+func (w *watch) stop() {
+	w.mu.Lock()
+	switch w.state {
+	case watchArmed:
+		w.timer.Stop() // if read already started, it finds the state changed
+	case watchReading:
+		w.state = watchStopped
+		w.mu.Unlock()
+		w.c.rwc.SetReadDeadline(aLongTimeAgo)
+		<-w.done
+		w.c.rwc.SetReadDeadline(time.Time{})
+		return
+	}
+	w.state = watchStopped
+	w.mu.Unlock()
+}
