@@ -31,6 +31,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meshgate/meshgate/internal/testutil/logbuf"
 )
 
 const (
@@ -622,25 +624,7 @@ func diffOutcomes(a, b outcome) []string {
 // diffServers are the two servers of the differential test.
 type diffServers struct {
 	std, h1 string // addresses
-	h1Log   *lockedBuffer
-}
-
-// lockedBuffer is an io.Writer safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	h1Log   *logbuf.Buffer
 }
 
 func listenLocal(t testing.TB) net.Listener {
@@ -654,7 +638,7 @@ func listenLocal(t testing.TB) net.Listener {
 
 func startDiffServers(t *testing.T, handler http.Handler) *diffServers {
 	t.Helper()
-	ds := &diffServers{h1Log: &lockedBuffer{}}
+	ds := &diffServers{h1Log: &logbuf.Buffer{}}
 
 	stdL := listenLocal(t)
 	std := &http.Server{

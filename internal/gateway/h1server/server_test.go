@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/meshgate/meshgate/internal/testutil/logbuf"
 )
 
 // testServer is a Server on a 127.0.0.1 listener.
@@ -31,14 +33,14 @@ type testServer struct {
 	addr   string
 	l      net.Listener
 	served chan error // Serve's result
-	log    *lockedBuffer
+	log    *logbuf.Buffer
 }
 
 // startServer serves s on a fresh listener, with ErrorLog captured unless
 // set; cleanup shuts it down within bounds.
 func startServer(t *testing.T, s *Server) *testServer {
 	t.Helper()
-	ts := &testServer{Server: s, l: listenLocal(t), served: make(chan error, 1), log: &lockedBuffer{}}
+	ts := &testServer{Server: s, l: listenLocal(t), served: make(chan error, 1), log: &logbuf.Buffer{}}
 	ts.addr = ts.l.Addr().String()
 	if s.ErrorLog == nil {
 		s.ErrorLog = log.New(ts.log, "", 0)
@@ -927,7 +929,7 @@ func TestHandlerPanic(t *testing.T) {
 		{name: "abort-handler", path: "/abort", truncated: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			logBuf := &lockedBuffer{}
+			logBuf := &logbuf.Buffer{}
 			ts := startServer(t, &Server{Handler: http.HandlerFunc(handler), ErrorLog: log.New(logBuf, "", 0)})
 			cl := dialClient(t, ts.addr)
 			cl.write(req("GET "+tc.path+" HTTP/1.1", "Host: h") + req("GET /next HTTP/1.1", "Host: h"))
