@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
@@ -228,12 +229,12 @@ func (c *conn) framing(r *http.Request, q *request) *statusError {
 				return errMalformed
 			}
 		}
-		n, ok := parseLength(cls[0])
-		if !ok {
+		n, err := strconv.ParseUint(cls[0], 10, 63) // digits only, as net/http
+		if err != nil {
 			return errMalformed
 		}
-		q.length = n
-		r.ContentLength = n
+		q.length = int64(n)
+		r.ContentLength = q.length
 	}
 	if e := h["Expect"]; len(e) > 0 {
 		if len(e) == 1 && strings.EqualFold(e[0], "100-continue") {
@@ -300,20 +301,6 @@ func cutLine(s string) (line, rest string) {
 	}
 	line, rest = s[:i], s[i+1:]
 	return strings.TrimSuffix(line, "\r"), rest
-}
-
-func parseLength(s string) (int64, bool) {
-	if s == "" || len(s) > 18 {
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(s[i]-'0')
-	}
-	return n, true
 }
 
 func validMethod(m string) bool {

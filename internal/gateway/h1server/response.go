@@ -92,8 +92,8 @@ func (w *response) WriteHeader(code int) {
 	w.wroteHeader, w.status = true, code
 	h := w.c.header
 	if cl := h["Content-Length"]; len(cl) > 0 {
-		if n, ok := parseLength(strings.TrimSpace(cl[0])); ok {
-			w.contentLength = n
+		if n, err := strconv.ParseUint(strings.TrimSpace(cl[0]), 10, 63); err == nil {
+			w.contentLength = int64(n)
 		} else {
 			w.c.logf("http: invalid Content-Length of %q", cl[0])
 			delete(h, "Content-Length")

@@ -38,7 +38,8 @@ import (
 //     nothing else with compression off and keep-alives on); a request
 //     body is written from a goroutine of its own, so a server that answers
 //     before it has read the body, or streams while it reads, works;
-//   - the response is read by http.ReadResponse; 1xx responses other than
+//   - the response is read by readSimpleResponse when it has the common
+//     shape (response.go), else by http.ReadResponse; 1xx responses other than
 //     101 are reported through httptrace (Got1xxResponse, Got100Continue)
 //     and skipped; the response headers, 1xx included, are limited to
 //     10 MiB as by the transport's default;
@@ -406,6 +407,10 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req, orig *http.Request, trace 
 	}
 	var resp *http.Response
 	for {
+		if r, ok := readSimpleResponse(pc.br, req); ok {
+			resp = r // final: not 1xx
+			break
+		}
 		var err error
 		resp, err = http.ReadResponse(pc.br, req)
 		if err != nil {
