@@ -186,18 +186,11 @@ func (s *server) sample(ctx context.Context) (sample, error) {
 // metrics reads the admin /metrics, summing the series of each metric
 // over their labels.
 func (s *server) metrics(ctx context.Context) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", s.admin+"/metrics", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := s.http.Do(req)
+	resp, err := s.get(ctx, "/metrics")
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return nil, fmt.Errorf("/metrics: %s", resp.Status)
-	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
@@ -222,7 +215,18 @@ func (s *server) metrics(ctx context.Context) (map[string]float64, error) {
 // debug reads /debug/xds: the gateways' published versions (and every
 // proxy; read it only at check points, it is large with 1,000 proxies).
 func (s *server) debug(ctx context.Context) (*xds.Debug, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", s.admin+"/debug/xds", nil)
+	resp, err := s.get(ctx, "/debug/xds")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	d := &xds.Debug{}
+	return d, json.NewDecoder(resp.Body).Decode(d)
+}
+
+// get GETs an admin path; a status other than 200 is an error.
+func (s *server) get(ctx context.Context, path string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", s.admin+path, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -230,12 +234,11 @@ func (s *server) debug(ctx context.Context) (*xds.Debug, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
-		return nil, fmt.Errorf("/debug/xds: %s", resp.Status)
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s: %s", path, resp.Status)
 	}
-	d := &xds.Debug{}
-	return d, json.NewDecoder(resp.Body).Decode(d)
+	return resp, nil
 }
 
 // machine reads the hypervisor's steal time and the CPU pressure stall
