@@ -255,15 +255,7 @@ func TestRouteChangesUnderLoad(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	eventually(t, "the last change reaches the gateway", func() error {
-		resp, err := http.Get("http://127.0.0.1:18101/other19/tell")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
+		return served("/other19/tell")
 	})
 	l.finish(t, "during 20 route changes")
 }

@@ -67,6 +67,8 @@ func TestPropagationBench(t *testing.T) {
 	t.Logf("RESULT routes=%d samples=%d p50=%v p90=%v p99(max of 20)=%v", n, len(ds), ds[len(ds)/2], ds[len(ds)*9/10], ds[len(ds)-1])
 }
 
+// served GETs path from the gateway listener the e2e scenarios use
+// (127.0.0.1:18101); anything but 200 is an error.
 func served(path string) error {
 	resp, err := http.Get("http://127.0.0.1:18101" + path)
 	if err != nil {

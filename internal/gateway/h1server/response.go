@@ -252,17 +252,16 @@ func (w *response) commit(done bool) {
 	c := w.c
 	h := c.header
 	out := c.out
-	hasTrailers := len(w.trailers) > 0 || w.hasPrefixTrailers()
 	switch {
 	case w.noBody:
 		if w.contentLength >= 0 {
 			out = appendLength(out, w.contentLength)
-		} else if done && w.req.Method == "HEAD" && w.written > 0 && w.written <= bufferBeforeChunking && bodyAllowed(w.status) && !hasTrailers {
+		} else if done && w.req.Method == "HEAD" && w.written > 0 && w.written <= bufferBeforeChunking && bodyAllowed(w.status) && !w.hasTrailers() {
 			out = appendLength(out, w.written)
 		}
 	case w.contentLength >= 0:
 		out = appendLength(out, w.contentLength)
-	case done && !hasTrailers && !chunkedTE(h):
+	case done && !w.hasTrailers() && !chunkedTE(h):
 		w.contentLength = int64(len(c.pending))
 		out = appendLength(out, w.contentLength)
 	case w.req.ProtoMinor >= 1 && !identityTE(h):
@@ -324,7 +323,13 @@ func identityTE(h http.Header) bool {
 	return len(te) == 1 && strings.EqualFold(te[0], "identity")
 }
 
-func (w *response) hasPrefixTrailers() bool {
+// hasTrailers reports whether the response has trailers to send: declared
+// ones, or http.TrailerPrefix fields. Only a response whose length is not
+// known needs to ask (a Content-Length response never chunks).
+func (w *response) hasTrailers() bool {
+	if len(w.trailers) > 0 {
+		return true
+	}
 	for k := range w.c.header {
 		if strings.HasPrefix(k, http.TrailerPrefix) {
 			return true

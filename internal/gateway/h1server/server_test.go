@@ -150,6 +150,20 @@ func (cl *client) expectClosed(d time.Duration) time.Duration {
 	return elapsed
 }
 
+// lastResponse reads a response that must be the connection's last:
+// status and body as given, "Connection: close", then the close.
+func (cl *client) lastResponse(method string, status int, body string) {
+	cl.t.Helper()
+	resp, got := cl.response(method, 3*time.Second)
+	if resp.StatusCode != status || got != body {
+		cl.t.Errorf("response %d %q, want %d %q", resp.StatusCode, got, status, body)
+	}
+	if !resp.Close {
+		cl.t.Errorf("response without Connection: close though the connection closes after it: %v", resp.Header)
+	}
+	cl.expectClosed(2 * time.Second)
+}
+
 // expectOpen asserts that the connection stays open and quiet for d.
 func (cl *client) expectOpen(d time.Duration) {
 	cl.t.Helper()
@@ -252,18 +266,8 @@ func TestBodyIdleTimeout(t *testing.T) {
 			if res.elapsed < idle*8/10 || res.elapsed > idle+2*time.Second {
 				t.Errorf("body read failed after %v, want about %v", res.elapsed, idle)
 			}
-			resp, body := cl.response("POST", 3*time.Second)
-			if resp.StatusCode != 200 || body != "done" {
-				t.Errorf("response %d %q, want the handler's 200 \"done\"", resp.StatusCode, body)
-			}
-			if !resp.Close {
-				t.Errorf("response without Connection: close though the connection closes after it: %v", resp.Header)
-			}
-			cl.expectClosed(2 * time.Second)
+			cl.lastResponse("POST", 200, "done")
 		})
-	}
-	if !errors.Is(ErrBodyIdle, ErrBodyIdle) || ErrBodyIdle == nil {
-		t.Fatal("ErrBodyIdle unset")
 	}
 	if ne, ok := ErrBodyIdle.(net.Error); !ok || !ne.Timeout() {
 		t.Errorf("ErrBodyIdle %T is not a net.Error with Timeout() true", ErrBodyIdle)
@@ -308,14 +312,7 @@ func TestUnreadBodyStalledClient(t *testing.T) {
 			cl := dialClient(t, ts.addr)
 			cl.write(tc.raw)
 			start := time.Now()
-			resp, body := cl.response("POST", 2*time.Second)
-			if resp.StatusCode != 200 || body != "not reading" {
-				t.Errorf("response %d %q", resp.StatusCode, body)
-			}
-			if !resp.Close {
-				t.Errorf("response lacks Connection: close with the body still on the wire")
-			}
-			cl.expectClosed(2 * time.Second)
+			cl.lastResponse("POST", 200, "not reading")
 			if d := time.Since(start); d > 2*time.Second {
 				t.Errorf("answer and close took %v", d)
 			}
@@ -383,14 +380,7 @@ func TestMalformedChunkedBody(t *testing.T) {
 						t.Errorf("body error reported as idle: %v", res.err)
 					}
 				}
-				resp, body := cl.response("POST", 3*time.Second)
-				if resp.StatusCode != 200 || body != "done" {
-					t.Errorf("response %d %q, want the handler's 200 \"done\"", resp.StatusCode, body)
-				}
-				if !resp.Close {
-					t.Errorf("response without Connection: close after a malformed body")
-				}
-				cl.expectClosed(2 * time.Second)
+				cl.lastResponse("POST", 200, "done")
 			})
 		}
 	}
@@ -735,14 +725,7 @@ func TestShutdown(t *testing.T) {
 	}
 
 	close(release)
-	resp, body := busy.response("GET", 3*time.Second)
-	if resp.StatusCode != 200 || body != "slow done" {
-		t.Errorf("in-flight response %d %q, want 200 \"slow done\"", resp.StatusCode, body)
-	}
-	if !resp.Close {
-		t.Errorf("in-flight response during Shutdown lacks Connection: close: %v", resp.Header)
-	}
-	busy.expectClosed(2 * time.Second)
+	busy.lastResponse("GET", 200, "slow done") // during Shutdown
 	if err := recvTimeout(t, shut, 3*time.Second, "Shutdown to return"); err != nil {
 		t.Errorf("Shutdown: %v", err)
 	}

@@ -46,7 +46,8 @@ func readSimpleResponse(br *bufio.Reader, req *http.Request) (resp *http.Respons
 	if code < 200 || code > 599 || code == http.StatusNoContent || code == http.StatusNotModified {
 		return nil, false
 	}
-	n := strings.Count(rest, "\n") // the fields, at most
+	status := strings.TrimLeft(line[9:], " ") // as ReadResponse keeps it: code and reason
+	n := strings.Count(rest, "\n")            // the fields, at most
 	h := make(http.Header, n)
 	vals := make([]string, 0, n)
 	length := int64(-1)
@@ -83,7 +84,7 @@ func readSimpleResponse(br *bufio.Reader, req *http.Request) (resp *http.Respons
 	}
 	br.Discard(end + 4)
 	resp = &http.Response{
-		Status:        line0Status(head),
+		Status:        status,
 		StatusCode:    code,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
@@ -98,13 +99,6 @@ func readSimpleResponse(br *bufio.Reader, req *http.Request) (resp *http.Respons
 		resp.Body = &lengthBody{br: br, remain: length}
 	}
 	return resp, true
-}
-
-// line0Status is the status of a status line as ReadResponse keeps it:
-// the code and the reason phrase.
-func line0Status(head string) string {
-	line, _, _ := strings.Cut(head, "\r\n")
-	return strings.TrimLeft(line[9:], " ")
 }
 
 // lengthBody is a Content-Length response body; like ReadResponse's, it
