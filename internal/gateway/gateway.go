@@ -204,7 +204,7 @@ func (g *Gateway) apply(cfg *ir.Gateway, version string) error {
 		case ok && cur.sameAs(l):
 			next[port] = cur
 		case ok:
-			s, err := g.newServing(l, cur.raw.Addr())
+			s, err := g.newServing(l)
 			if err != nil {
 				return fail(fmt.Errorf("listener %d: %w", port, err))
 			}

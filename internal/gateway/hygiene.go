@@ -107,13 +107,12 @@ func (e *EdgeLimits) bodyIdleTimeout() time.Duration {
 	return e.BodyIdleTimeout
 }
 
-// http2Config is the HTTP/2 server configuration of every listener.
-func (g *Gateway) http2Config() *http.HTTP2Config {
-	n := g.opts.MaxConcurrentStreams
-	if n <= 0 {
-		n = defaultMaxConcurrentStreams
+// maxConcurrentStreams is the HTTP/2 stream limit of every listener.
+func (e *EdgeLimits) maxConcurrentStreams() uint32 {
+	if e.MaxConcurrentStreams <= 0 {
+		return defaultMaxConcurrentStreams
 	}
-	return &http.HTTP2Config{MaxConcurrentStreams: n}
+	return uint32(e.MaxConcurrentStreams)
 }
 
 // screen applies the edge checks to a request before it is routed. It
@@ -201,7 +200,7 @@ func (p *proxy) refuse(w http.ResponseWriter, r *http.Request, ex *exchange, sta
 // false (and c closed) when the handshake failed.
 func (s *serving) terminateTLS(c net.Conn) (conn net.Conn, ok bool) {
 	tc := tls.Server(c, s.tls)
-	if d := s.srv.ReadHeaderTimeout; d > 0 {
+	if d := s.h1.ReadHeaderTimeout; d > 0 {
 		tc.SetDeadline(time.Now().Add(d))
 	}
 	err := tc.HandshakeContext(context.Background())
@@ -210,8 +209,8 @@ func (s *serving) terminateTLS(c net.Conn) (conn net.Conn, ok bool) {
 		if errors.As(err, &re) && re.Conn != nil && looksLikeHTTP(re.RecordHeader) {
 			re.Conn.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"))
 		}
-		if s.srv.ErrorLog != nil {
-			s.srv.ErrorLog.Printf("http: TLS handshake error from %s: %v", c.RemoteAddr(), err)
+		if s.h1.ErrorLog != nil {
+			s.h1.ErrorLog.Printf("http: TLS handshake error from %s: %v", c.RemoteAddr(), err)
 		}
 		c.Close()
 		return nil, false

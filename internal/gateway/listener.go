@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/meshgate/meshgate/internal/gateway/h1server"
+	"github.com/meshgate/meshgate/internal/gateway/h2server"
 	"github.com/meshgate/meshgate/internal/ir"
 )
 
@@ -26,15 +27,14 @@ type listener struct {
 }
 
 // serving is one configuration of a listener. HTTP/1 connections are
-// served by h1 (internal/gateway/h1server), HTTP/2 ones by srv, net/http's
-// server: plain for prior knowledge, secure for h2 negotiated by ALPN.
+// served by h1 (internal/gateway/h1server), HTTP/2 ones by h2
+// (internal/gateway/h2server): prior knowledge in plaintext, h2
+// negotiated by ALPN under TLS.
 type serving struct {
-	cfg    ir.Listener
-	tls    *tls.Config
-	h1     *h1server.Server
-	srv    *http.Server
-	plain  *chanListener
-	secure *chanListener
+	cfg ir.Listener
+	tls *tls.Config
+	h1  *h1server.Server
+	h2  *h2server.Server
 }
 
 // sameAs reports whether l serves cfg without a new serving: only the
@@ -46,29 +46,19 @@ func (s *serving) sameAs(cfg ir.Listener) bool {
 func (l *listener) sameAs(cfg ir.Listener) bool { return l.serving.Load().sameAs(cfg) }
 
 // newServing prepares the servers for cfg; nothing listens yet.
-func (g *Gateway) newServing(cfg ir.Listener, addr net.Addr) (*serving, error) {
+func (g *Gateway) newServing(cfg ir.Listener) (*serving, error) {
 	tcfg, err := serverTLS(cfg.TLS, cfg.Protocol, cfg.Port, g.log)
 	if err != nil {
 		return nil, err
 	}
-	s := &serving{cfg: cfg, tls: tcfg, plain: newChanListener(addr), secure: newChanListener(addr)}
 	handler := &proxy{g: g, port: cfg.Port, protocol: cfg.Protocol}
-	var protocols http.Protocols
-	protocols.SetHTTP1(true)
-	if cfg.Protocol == ir.HTTP2 || cfg.Protocol == ir.GRPC {
-		protocols.SetHTTP2(true)            // ALPN h2 under TLS
-		protocols.SetUnencryptedHTTP2(true) // prior knowledge in plaintext
+	// forward.go aborts a broken response with http.ErrAbortHandler only
+	// under a server, as ReverseProxy does.
+	connContext := func(ctx context.Context, _ net.Conn) context.Context {
+		return context.WithValue(ctx, underServerKey{}, true)
 	}
-	s.srv = &http.Server{
-		Handler:           handler,
-		Protocols:         &protocols,
-		ReadHeaderTimeout: g.opts.ReadHeaderTimeout,
-		IdleTimeout:       g.opts.IdleTimeout,
-		MaxHeaderBytes:    g.opts.MaxHeaderBytes,
-		ErrorLog:          g.errorLog,
-		ConnState:         g.connState(cfg.Port),
-		HTTP2:             g.http2Config(), // hygiene.go
-	}
+	connState := g.connState(cfg.Port)
+	s := &serving{cfg: cfg, tls: tcfg}
 	s.h1 = &h1server.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: g.opts.ReadHeaderTimeout,
@@ -76,18 +66,21 @@ func (g *Gateway) newServing(cfg ir.Listener, addr net.Addr) (*serving, error) {
 		BodyIdleTimeout:   g.opts.bodyIdleTimeout(),
 		MaxHeaderBytes:    g.opts.MaxHeaderBytes,
 		ErrorLog:          g.errorLog,
-		ConnState:         s.srv.ConnState,
-		// forward.go aborts a broken response with http.ErrAbortHandler
-		// only under a server, as ReverseProxy does.
-		ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
-			return context.WithValue(ctx, http.ServerContextKey, s.srv)
-		},
+		ConnState:         connState,
+		ConnContext:       connContext,
 	}
-	if tcfg != nil && cfg.Protocol != ir.HTTP {
-		s.srv.TLSConfig = tcfg // lets the server wire h2 for ALPN
+	if cfg.Protocol == ir.HTTP2 || cfg.Protocol == ir.GRPC {
+		s.h2 = &h2server.Server{
+			Handler:              handler,
+			MaxConcurrentStreams: g.opts.maxConcurrentStreams(),
+			MaxHeaderBytes:       g.opts.MaxHeaderBytes,
+			ReadHeaderTimeout:    g.opts.ReadHeaderTimeout,
+			IdleTimeout:          g.opts.IdleTimeout,
+			ErrorLog:             g.errorLog,
+			ConnState:            connState,
+			ConnContext:          connContext,
+		}
 	}
-	go s.srv.Serve(s.plain)
-	go s.srv.Serve(s.secure)
 	return s, nil
 }
 
@@ -97,7 +90,7 @@ func (g *Gateway) openListener(cfg ir.Listener) (*listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := g.newServing(cfg, raw.Addr())
+	s, err := g.newServing(cfg)
 	if err != nil {
 		raw.Close()
 		return nil, err
@@ -164,13 +157,13 @@ func (l *listener) dispatch(c net.Conn) {
 		default:
 			if !h2Sniffed {
 				var ok bool
-				if c, isH2, ok = sniffH2(c, s.srv.ReadHeaderTimeout); !ok {
+				if c, isH2, ok = sniffH2(c, s.h1.ReadHeaderTimeout); !ok {
 					return
 				}
 				h2Sniffed = true
 			}
 			if isH2 {
-				delivered = s.plain.deliver(c)
+				delivered = s.h2.ServeConn(c)
 			} else {
 				delivered = s.h1.ServeConn(c)
 			}
@@ -185,8 +178,8 @@ func (l *listener) dispatch(c net.Conn) {
 // serveTLS serves a terminated TLS connection: HTTP/2 when the client
 // negotiated h2, else HTTP/1.
 func (s *serving) serveTLS(c net.Conn) bool {
-	if tc, ok := c.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol == "h2" {
-		return s.secure.deliver(c)
+	if tc, ok := c.(*tls.Conn); ok && tc.ConnectionState().NegotiatedProtocol == "h2" && s.h2 != nil {
+		return s.h2.ServeConn(c)
 	}
 	return s.h1.ServeConn(c)
 }
@@ -199,16 +192,20 @@ func (l *listener) swap(next *serving) {
 }
 
 func (s *serving) shutdown(ctx context.Context) error {
-	s.plain.Close()
-	s.secure.Close()
-	h1 := make(chan error, 1)
-	go func() { h1 <- s.h1.Shutdown(ctx) }()
-	err := s.srv.Shutdown(ctx)
-	if err1 := <-h1; err == nil {
-		err = err1
+	if s.h2 == nil {
+		return s.h1.Shutdown(ctx)
+	}
+	h2 := make(chan error, 1)
+	go func() { h2 <- s.h2.Shutdown(ctx) }()
+	err := s.h1.Shutdown(ctx)
+	if err2 := <-h2; err == nil {
+		err = err2
 	}
 	return err
 }
+
+// underServerKey marks a request's context as served by a listener.
+type underServerKey struct{}
 
 // close stops the listener: the socket closes at once, requests in flight
 // finish until ctx ends.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"net"
-	"sync"
 	"time"
 )
 
@@ -65,6 +64,9 @@ type bufferedConn struct {
 
 func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
+// NetConn is the connection below, as tls.Conn's.
+func (c *bufferedConn) NetConn() net.Conn { return c.Conn }
+
 // CloseWrite half-closes the connection below when it can (an upgraded
 // connection's copy and a lingering close use it).
 func (c *bufferedConn) CloseWrite() error {
@@ -73,49 +75,3 @@ func (c *bufferedConn) CloseWrite() error {
 	}
 	return errors.ErrUnsupported
 }
-
-// chanListener is a net.Listener fed by another goroutine.
-type chanListener struct {
-	addr  net.Addr
-	conns chan net.Conn
-	done  chan struct{}
-	once  sync.Once
-	err   error
-}
-
-func newChanListener(addr net.Addr) *chanListener {
-	return &chanListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}
-}
-
-// deliver hands c to the server; false when the listener is closed, and
-// the caller still owns c.
-func (l *chanListener) deliver(c net.Conn) bool {
-	select {
-	case l.conns <- c:
-		return true
-	case <-l.done:
-		return false
-	}
-}
-
-func (l *chanListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.done:
-		return nil, l.err
-	}
-}
-
-func (l *chanListener) close(err error) {
-	l.once.Do(func() {
-		if err == nil {
-			err = net.ErrClosed
-		}
-		l.err = err
-		close(l.done)
-	})
-}
-
-func (l *chanListener) Close() error   { l.close(net.ErrClosed); return nil }
-func (l *chanListener) Addr() net.Addr { return l.addr }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/meshgate/meshgate/internal/gateway/httpdate"
 )
 
 // conn is one downstream connection.
@@ -142,7 +144,7 @@ func (c *conn) reject(e *statusError) {
 	var msg string
 	switch {
 	case e == errExpectation:
-		msg = "HTTP/1.1 417 Expectation Failed\r\nConnection: close\r\nDate: " + date() + "\r\nContent-Length: 0\r\n\r\n"
+		msg = "HTTP/1.1 417 Expectation Failed\r\nConnection: close\r\nDate: " + httpdate.Now() + "\r\nContent-Length: 0\r\n\r\n"
 	case e == errUnsupportedTE:
 		msg = fmt.Sprintf("HTTP/1.1 %d %s%sUnsupported transfer encoding", e.code, text, errorHeaders)
 	case e.text != "":

@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/meshgate/meshgate/internal/gateway/httpdate"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -285,7 +285,7 @@ func (w *response) commit(done bool) {
 		out = appendField(out, "Connection", "keep-alive")
 	}
 	if _, ok := h["Date"]; !ok {
-		out = appendField(out, "Date", date())
+		out = appendField(out, "Date", httpdate.Now())
 	}
 	out = append(out, "\r\n"...)
 	c.out = out
@@ -505,22 +505,3 @@ func (w *response) writeTrailers() {
 	c.out = out
 	c.bw.Write(out)
 }
-
-// date is the Date field's value, formatted once a second.
-func date() string {
-	now := time.Now()
-	sec := now.Unix()
-	if d := cachedDate.Load(); d != nil && d.sec == sec {
-		return d.text
-	}
-	d := &dateText{sec: sec, text: now.UTC().Format(http.TimeFormat)}
-	cachedDate.Store(d)
-	return d.text
-}
-
-type dateText struct {
-	sec  int64
-	text string
-}
-
-var cachedDate atomic.Pointer[dateText]

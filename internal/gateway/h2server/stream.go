@@ -1,0 +1,278 @@
+package h2server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// stream is one request and its response.
+type stream struct {
+	c      *conn
+	id     uint32
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	body   *requestBody // nil when the request had no body
+
+	// Guarded by c.mu.
+	remoteClosed bool
+	localClosed  bool
+	gone         bool // out of the table
+	handling     bool // its handler holds one of the connection's slots
+
+	// Owned by the reading goroutine.
+	gotTrailers bool
+
+	// Guarded by c.wmu.
+	send      int64 // send window
+	reset     bool  // RST_STREAM sent or received: nothing more is written
+	sentFinal bool  // the final response's HEADERS are written
+}
+
+// abort ends a stream's request for its handler: its context is
+// cancelled and its body fails with err; later writes are dropped.
+func (st *stream) abort(err error) {
+	st.cancel(err)
+	if st.body != nil {
+		st.body.fail(err)
+	}
+	c := st.c
+	c.wmu.Lock()
+	st.reset = true
+	c.wcond.Broadcast()
+	c.wmu.Unlock()
+}
+
+// connectionHeaders are the fields HTTP/2 forbids (RFC 9113 §8.2.2).
+var connectionHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade"}
+
+// startStream validates a request's header block, builds its
+// http.Request and starts its handler.
+func (c *conn) startStream(id uint32, f *http2.MetaHeadersFrame, headerErr error) error {
+	var method, scheme, path, authority, protocol string
+	for _, hf := range f.PseudoFields() {
+		switch hf.Name {
+		case ":method":
+			method = hf.Value
+		case ":scheme":
+			scheme = hf.Value
+		case ":path":
+			path = hf.Value
+		case ":authority":
+			authority = hf.Value
+		case ":protocol":
+			protocol = hf.Value
+		default:
+			return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+		}
+	}
+	protocolErr := http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+	// Extended CONNECT (RFC 8441) is not offered: no :protocol.
+	if protocol != "" || !httpguts.ValidHostHeader(authority) && authority != "" {
+		return protocolErr
+	}
+	if method == "CONNECT" {
+		if scheme != "" || path != "" || authority == "" {
+			return protocolErr
+		}
+	} else if method == "" || scheme == "" || path == "" || !validMethod(method) {
+		return protocolErr
+	}
+	regular := f.RegularFields()
+	header := make(http.Header, len(regular))
+	values := make([]string, len(regular)) // one array for every field's values
+	for i, hf := range regular {
+		key := textproto.CanonicalMIMEHeaderKey(hf.Name)
+		values[i] = hf.Value
+		if vv, ok := header[key]; ok {
+			header[key] = append(vv, hf.Value) // copies: vv's capacity is 1
+		} else {
+			header[key] = values[i : i+1 : i+1]
+		}
+	}
+	for _, k := range connectionHeaders {
+		if _, ok := header[k]; ok {
+			return protocolErr
+		}
+	}
+	if te := header["Te"]; len(te) > 1 || len(te) == 1 && te[0] != "trailers" {
+		return protocolErr
+	}
+	if authority == "" {
+		authority = header.Get("Host")
+	}
+	if strings.IndexByte(authority, '@') >= 0 && (scheme == "http" || scheme == "https") {
+		return protocolErr // no userinfo in :authority (RFC 9113 §8.3.1)
+	}
+	var u *url.URL
+	requestURI := path
+	if method == "CONNECT" {
+		u, requestURI = &url.URL{Host: authority}, authority
+	} else {
+		// origin-form, or "*" for OPTIONS (RFC 9113 §8.3.1); an absolute
+		// URI in :path would name a host other than :authority.
+		if path[0] != '/' && (path != "*" || method != "OPTIONS") {
+			return protocolErr
+		}
+		var err error
+		if u, err = url.ParseRequestURI(path); err != nil {
+			return protocolErr
+		}
+	}
+	contentLength := int64(-1)
+	if cl, ok := header["Content-Length"]; ok {
+		n, err := strconv.ParseUint(cl[0], 10, 63)
+		for _, v := range cl[1:] {
+			if v != cl[0] {
+				err = errors.New("differing Content-Length values")
+			}
+		}
+		if err != nil {
+			return protocolErr
+		}
+		contentLength = int64(n)
+	}
+	if f.StreamEnded() {
+		if contentLength > 0 {
+			return protocolErr // a length its DATA can't have (RFC 9113 §8.1.1)
+		}
+		contentLength = 0
+	}
+	needsContinue := httpguts.HeaderValuesContainsToken(header["Expect"], "100-continue")
+	if needsContinue {
+		delete(header, "Expect")
+	}
+	if cookies := header["Cookie"]; len(cookies) > 1 {
+		header["Cookie"] = []string{strings.Join(cookies, "; ")} // RFC 9113 §8.2.3
+	}
+	var trailer http.Header
+	for _, v := range header["Trailer"] {
+		for key := range strings.SplitSeq(v, ",") {
+			switch key = textproto.CanonicalMIMEHeaderKey(textproto.TrimString(key)); key {
+			case "Transfer-Encoding", "Trailer", "Content-Length", "":
+			default:
+				if trailer == nil {
+					trailer = make(http.Header)
+				}
+				trailer[key] = nil
+			}
+		}
+	}
+	delete(header, "Trailer")
+
+	st := &stream{c: c, id: id, send: c.peerInit}
+	st.ctx, st.cancel = context.WithCancelCause(c.ctx)
+	req := (&http.Request{
+		Method:        method,
+		URL:           u,
+		Proto:         "HTTP/2.0",
+		ProtoMajor:    2,
+		Header:        header,
+		ContentLength: contentLength,
+		Host:          authority,
+		RemoteAddr:    c.remoteAddr,
+		RequestURI:    requestURI,
+		Trailer:       trailer,
+		Body:          http.NoBody,
+	}).WithContext(st.ctx)
+	if scheme == "https" {
+		req.TLS = c.tlsState
+	}
+	if !f.StreamEnded() {
+		st.body = newRequestBody(st, contentLength, trailer, needsContinue)
+		req.Body = st.body
+	}
+	c.mu.Lock()
+	c.streams[id] = st
+	c.open++
+	c.handlers++
+	st.handling = true
+	if c.idle != nil {
+		c.idle.Stop()
+	}
+	st.remoteClosed = f.StreamEnded()
+	c.mu.Unlock()
+	handler := c.srv.Handler
+	switch {
+	case headerErr != nil:
+		handler = http.HandlerFunc(headerListTooLarge)
+	case requestURI == "*" && method == "OPTIONS":
+		handler = http.HandlerFunc(optionsStar)
+	}
+	c.srv.workers.run(job{c: c, st: st, req: req, h: handler})
+	return nil
+}
+
+// headerListTooLarge answers a request whose header list was over
+// MaxHeaderBytes, as net/http's HTTP/2 server does.
+func headerListTooLarge(w http.ResponseWriter, _ *http.Request) {
+	w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
+	w.Write([]byte("<h1>HTTP Error 431</h1><p>Request Header Field(s) Too Large</p>"))
+}
+
+// optionsStar answers "OPTIONS *", which asks about the server, not a
+// resource, as net/http's servers do.
+func optionsStar(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+}
+
+func validMethod(m string) bool {
+	for i := 0; i < len(m); i++ {
+		if !httpguts.IsTokenRune(rune(m[i])) {
+			return false
+		}
+	}
+	return m != ""
+}
+
+// runHandler runs a stream's handler and ends the stream after it: the
+// response is finished (or the stream reset if the handler panicked),
+// and a request body still arriving is declined with RST_STREAM NO_ERROR
+// (RFC 9113 §8.1).
+func (c *conn) runHandler(st *stream, req *http.Request, h http.Handler) {
+	w := newResponseWriter(st, req)
+	defer func() {
+		r := recover()
+		if r != nil {
+			if r != http.ErrAbortHandler {
+				buf := make([]byte, 64<<10)
+				buf = buf[:runtime.Stack(buf, false)]
+				c.srv.logf("h2server: panic serving %v: %v\n%s", c.remoteAddr, r, buf)
+			}
+			c.resetOwn(st, http2.ErrCodeInternal)
+		} else if err := w.finish(); err != nil {
+			c.resetOwn(st, http2.ErrCodeInternal)
+		} else {
+			c.mu.Lock()
+			remoteOpen := !st.remoteClosed
+			c.mu.Unlock()
+			if remoteOpen {
+				c.resetOwn(st, http2.ErrCodeNo)
+			}
+		}
+		w.release()
+		st.cancel(context.Canceled)
+		c.mu.Lock()
+		c.closeStreamLocked(st, false, true, true)
+		c.mu.Unlock()
+	}()
+	h.ServeHTTP(w, req)
+}
+
+// encodeField adds one field to the header block being written, wmu held.
+func (c *conn) encodeField(name, value string) {
+	c.henc.WriteField(hpack.HeaderField{Name: name, Value: value})
+}
+
+// errStreamClosed fails a write on a stream that was reset.
+var errStreamClosed = errors.New("h2server: stream closed")
