@@ -23,6 +23,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -310,6 +311,11 @@ func (q diffReq) build(ctx context.Context) *http.Request {
 	return req
 }
 
+// diffGoAwayRE matches the text of net/http's HTTP/2 client error for a
+// GOAWAY that ended a request; its group is the error code's name (as
+// http2.ErrCode.String gives it).
+var diffGoAwayRE = regexp.MustCompile(`http2: server sent GOAWAY and closed the connection; LastStreamID=\d+, ErrCode=(.+?), debug=`)
+
 // diffErr normalizes a client error.
 func diffErr(err error) string {
 	if err == nil {
@@ -323,9 +329,10 @@ func diffErr(err error) string {
 		}
 		return s
 	}
-	var ge http2.GoAwayError
-	if errors.As(err, &ge) {
-		return "GOAWAY " + ge.ErrCode.String()
+	// net/http's HTTP/2 client reports a GOAWAY that ended the request
+	// with an unexported type, so it is recognized by its text
+	if m := diffGoAwayRE.FindStringSubmatch(err.Error()); m != nil {
+		return "GOAWAY " + m[1]
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "timeout"
@@ -338,7 +345,7 @@ func diffErr(err error) string {
 
 // diffDo sends req with tr and reads the whole response (bounded by
 // req's context).
-func diffDo(tr *http2.Transport, req *http.Request) diffResult {
+func diffDo(tr *http.Transport, req *http.Request) diffResult {
 	var res diffResult
 	var mu sync.Mutex
 	trace := &httptrace.ClientTrace{

@@ -5,10 +5,9 @@ package h2server
 //
 //   - diffStartH2 and diffStartStd start an h2server and net/http's
 //     prior-knowledge h2c server on 127.0.0.1 with a handler.
-//   - diffNewTransport is an x/net/http2 client Transport that speaks h2c
-//     to one address whatever the request URL's host (x/net marks it
-//     deprecated in favour of net/http's; it is the independent HTTP/2
-//     client implementation these tests want).
+//   - diffNewTransport is a net/http client Transport that speaks h2c
+//     with prior knowledge (Protocols with only UnencryptedHTTP2) to one
+//     address whatever the request URL's host.
 //   - diffDialRaw is a raw HTTP/2 client connection (http2.Framer and
 //     hpack) that keeps flow control both ways, answers SETTINGS and PING,
 //     and records what the server sends on each stream.
@@ -19,7 +18,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -155,16 +153,19 @@ func diffStartStd(t testing.TB, h http.Handler, o diffOpts) (string, *logbuf.Buf
 	return ln.Addr().String(), logs
 }
 
-// diffNewTransport returns an h2c client Transport whose connections all
-// go to addr, whatever host the request URL names (so that both servers
-// see the same :authority), and a count of its dials. Its idle
-// connections are closed at the end of the test.
-func diffNewTransport(t testing.TB, addr string) (*http2.Transport, *atomic.Int32) {
+// diffNewTransport returns an h2c client Transport (net/http's own, with
+// prior knowledge: its Protocols hold only UnencryptedHTTP2) whose
+// connections all go to addr, whatever host the request URL names (so
+// that both servers see the same :authority), and a count of its dials.
+// Its idle connections are closed at the end of the test.
+func diffNewTransport(t testing.TB, addr string) (*http.Transport, *atomic.Int32) {
 	dials := new(atomic.Int32)
-	tr := &http2.Transport{
-		AllowHTTP:          true,
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{
+		Protocols:          p,
 		DisableCompression: true,
-		DialTLSContext: func(ctx context.Context, network, _ string, _ *tls.Config) (net.Conn, error) {
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			dials.Add(1)
 			d := net.Dialer{Timeout: 5 * time.Second}
 			return d.DialContext(ctx, network, addr)

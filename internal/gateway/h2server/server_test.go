@@ -5,9 +5,9 @@ package h2server
 // it advertises, flow control in both directions, the stream limit, the
 // rapid-reset and CONTINUATION floods, timeouts, shutdown, connection
 // states, cancellation, panics, 100-continue, header limits and malformed
-// frames. x/net's Transport drives it as an ordinary client for the
-// concurrency test and for BenchmarkServe, which compares it with net/http's
-// h2c server.
+// frames. net/http's Transport (h2c with prior knowledge) drives it as an
+// ordinary client for the concurrency test and for BenchmarkServe, which
+// compares it with net/http's h2c server.
 //
 // Helpers here are prefixed st: other test files of the package are written
 // alongside.
@@ -16,7 +16,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -233,7 +232,7 @@ type stConn struct {
 	goAways        []stFrame // GOAWAYs seen by response
 }
 
-var stErrTimeout = errors.New("timed out waiting for a frame")
+var errStTimeout = errors.New("timed out waiting for a frame")
 
 // stDialRaw connects to addr without a handshake.
 func stDialRaw(t testing.TB, addr string) *stConn {
@@ -316,7 +315,7 @@ func (cl *stConn) startReader() {
 	}()
 }
 
-// next returns the next frame within d: stErrTimeout if none came, the
+// next returns the next frame within d: errStTimeout if none came, the
 // read error if the connection ended.
 func (cl *stConn) next(d time.Duration) (stFrame, error) {
 	timer := time.NewTimer(d)
@@ -328,7 +327,7 @@ func (cl *stConn) next(d time.Duration) (stFrame, error) {
 		}
 		return f, nil
 	case <-timer.C:
-		return stFrame{}, stErrTimeout
+		return stFrame{}, errStTimeout
 	}
 }
 
@@ -357,7 +356,7 @@ func (cl *stConn) none(d time.Duration, what string, pred func(stFrame) bool) {
 	deadline := time.Now().Add(d)
 	for {
 		f, err := cl.next(time.Until(deadline))
-		if err == stErrTimeout {
+		if err == errStTimeout {
 			return
 		}
 		if err != nil {
@@ -377,7 +376,7 @@ func (cl *stConn) expectClosed(d time.Duration) []stFrame {
 	var fs []stFrame
 	for {
 		f, err := cl.next(time.Until(deadline))
-		if err == stErrTimeout {
+		if err == errStTimeout {
 			cl.t.Fatalf("connection still open after %v; frames: %v", d, fs)
 		}
 		if err != nil {
@@ -566,7 +565,7 @@ func (cl *stConn) responses(ids []uint32, d time.Duration) map[uint32]*stResp {
 				if hf.Name == ":status" {
 					status, _ = strconv.Atoi(hf.Value)
 				} else if !strings.HasPrefix(hf.Name, ":") {
-					h.Add(http.CanonicalHeaderKey(hf.Name), hf.Value)
+					h.Add(hf.Name, hf.Value)
 				}
 			}
 			switch {
@@ -796,7 +795,7 @@ func (fl *stFlow) quiet(t testing.TB, d time.Duration) {
 	deadline := time.Now().Add(d)
 	for {
 		f, err := fl.cl.next(time.Until(deadline))
-		if err == stErrTimeout {
+		if err == errStTimeout {
 			return
 		}
 		if err != nil {
@@ -1119,7 +1118,7 @@ func TestServerMaxConcurrentStreams(t *testing.T) {
 			deadline := time.Now().Add(3 * time.Second)
 			for len(refused) < tc.open-limit || cnt.running.Load() < int64(limit) {
 				f, err := cl.next(20 * time.Millisecond)
-				if err == stErrTimeout {
+				if err == errStTimeout {
 					if time.Now().After(deadline) {
 						t.Fatalf("after 3s: %d refused (want %d), %d handlers running (want %d)", len(refused), tc.open-limit, cnt.running.Load(), limit)
 					}
@@ -2581,12 +2580,16 @@ func TestServerSmallResponseOneWrite(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------
-// Concurrency through x/net's Transport
+// Concurrency through net/http's Transport
 
-func stTransport() *http2.Transport {
-	return &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+// stTransport returns net/http's client Transport speaking h2c with
+// prior knowledge (its Protocols hold only UnencryptedHTTP2).
+func stTransport() *http.Transport {
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	return &http.Transport{
+		Protocols: p,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, network, addr)
 		},
@@ -2615,13 +2618,29 @@ func TestServerConcurrency(t *testing.T) {
 		}),
 	})
 	const clients, goroutines, requests = 4, 32, 50
-	var trs [clients]*http2.Transport
+	var trs [clients]*http.Transport
 	for i := range trs {
 		trs[i] = stTransport()
 		defer trs[i].CloseIdleConnections()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// One request per transport first, so that each holds its connection
+	// before the goroutines start: net/http's Transport, unlike x/net's,
+	// dials once per request that finds no connection, and keeps only one
+	// of the connections so raced (the server sees the others open).
+	for i, tr := range trs {
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+ts.addr+"/gen?n=1", nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatalf("warm-up request %d: %v", i, err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || resp.ProtoMajor != 2 || !bytes.Equal(got, stBody(1)) {
+			t.Fatalf("warm-up request %d: %s %s, body %q, %v", i, resp.Proto, resp.Status, got, err)
+		}
+	}
 	errs := make(chan error, goroutines)
 	var wg sync.WaitGroup
 	for g := 0; g < goroutines; g++ {
@@ -2688,7 +2707,7 @@ func TestServerConcurrency(t *testing.T) {
 // Benchmark
 
 // BenchmarkServe: GETs of a 1 KiB body over one HTTP/2 connection from
-// x/net's Transport, to this server and to net/http's h2c server.
+// net/http's Transport, to this server and to net/http's h2c server.
 func BenchmarkServe(b *testing.B) {
 	body := stBody(1024)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
