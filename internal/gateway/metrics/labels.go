@@ -14,10 +14,10 @@ type labelSet[H any] struct {
 	overflow map[string]struct{} // names folded into other
 	other    *H
 	create   func(label string) *H
-	remove   func(label string)
+	remove   func(label string, h *H)
 }
 
-func newLabelSet[H any](kind string, limit int, create func(string) *H, remove func(string)) *labelSet[H] {
+func newLabelSet[H any](kind string, limit int, create func(string) *H, remove func(string, *H)) *labelSet[H] {
 	return &labelSet[H]{
 		kind:     kind,
 		limit:    limit,
@@ -61,9 +61,9 @@ func (s *labelSet[H]) lookup(name string) *H {
 // prune deletes the series of names not in keep, and the Other series
 // once no name overflows.
 func (s *labelSet[H]) prune(keep map[string]bool) {
-	for name := range s.handles {
+	for name, h := range s.handles {
 		if !keep[name] {
-			s.remove(name)
+			s.remove(name, h)
 			delete(s.handles, name)
 		}
 	}
@@ -79,7 +79,7 @@ func (s *labelSet[H]) prune(keep map[string]bool) {
 func (s *labelSet[H]) dropOtherIfUnused() {
 	if len(s.overflow) == 0 && s.other != nil {
 		if _, own := s.handles[Other]; !own { // a name that happens to be Other keeps its series
-			s.remove(Other)
+			s.remove(Other, s.other)
 		}
 		s.other = nil
 	}

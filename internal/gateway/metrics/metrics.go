@@ -269,22 +269,33 @@ func (m *Metrics) newListener(l string) *ListenerMetrics {
 	return h
 }
 
-func (m *Metrics) deleteListener(l string) {
+func (m *Metrics) deleteListener(l string, _ *ListenerMetrics) {
 	for _, v := range []*prometheus.MetricVec{m.lRequests.MetricVec, m.lResponses.MetricVec, m.lDuration.MetricVec,
 		m.lActive.MetricVec, m.lConns.MetricVec, m.lActiveConns.MetricVec, m.lOverflows.MetricVec, m.lNoRoute.MetricVec} {
 		v.DeletePartialMatch(prometheus.Labels{"listener": l})
 	}
 }
 
-func (m *Metrics) newRoute(r string) *RouteMetrics {
-	h := &RouteMetrics{requests: m.rRequests.WithLabelValues(r), duration: m.rDuration.WithLabelValues(r)}
-	for i, c := range codeClasses {
-		h.responses[i] = m.rResponses.WithLabelValues(r, c)
+func (m *Metrics) newRoute(r string) *RouteMetrics { return &RouteMetrics{m: m, label: r} }
+
+// routeSeries makes r's series at its first request, unless r was pruned
+// meanwhile (a stale handle must not bring a removed route's series back).
+func (m *Metrics) routeSeries(r *RouteMetrics) *routeSeries {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s := r.series.Load(); s != nil || r.pruned {
+		return s
 	}
-	return h
+	s := &routeSeries{requests: m.rRequests.WithLabelValues(r.label), duration: m.rDuration.WithLabelValues(r.label)}
+	for i, c := range codeClasses {
+		s.responses[i] = m.rResponses.WithLabelValues(r.label, c)
+	}
+	r.series.Store(s)
+	return s
 }
 
-func (m *Metrics) deleteRoute(r string) {
+func (m *Metrics) deleteRoute(r string, h *RouteMetrics) {
+	h.pruned = true
 	for _, v := range []*prometheus.MetricVec{m.rRequests.MetricVec, m.rResponses.MetricVec, m.rDuration.MetricVec} {
 		v.DeletePartialMatch(prometheus.Labels{"gateway_route": r})
 	}
@@ -317,7 +328,7 @@ func (m *Metrics) newCluster(c string) *ClusterMetrics {
 	return h
 }
 
-func (m *Metrics) deleteCluster(c string) {
+func (m *Metrics) deleteCluster(c string, _ *ClusterMetrics) {
 	for _, v := range []*prometheus.MetricVec{m.cRequests.MetricVec, m.cResponses.MetricVec, m.cDuration.MetricVec,
 		m.cActive.MetricVec, m.cErrors.MetricVec, m.cRetries.MetricVec, m.cRetryLimit.MetricVec, m.cNoHealthy.MetricVec,
 		m.cActiveConns.MetricVec, m.cConnectFails.MetricVec, m.cEndpoints.MetricVec, m.cUpdates.MetricVec,

@@ -268,15 +268,45 @@ func TestCardinalityCap(t *testing.T) {
 	if got := series(t, reg, "metric_label_overflows")["kind=gateway_route"]; got != 1 {
 		t.Errorf("overflows after prune = %v, want 1 (c)", got)
 	}
-	if m.Route("c") == d {
+	c = m.Route("c")
+	if c == d {
 		t.Error("c still folded into Other after a slot was freed")
 	}
+	c.Observe(200, time.Millisecond)
 	got := keys(series(t, reg, "route_requests_total"))
 	if strings.Join(got, " ") != "gateway_route=a gateway_route=c" {
 		t.Errorf("after prune and re-resolve: %v", got)
 	}
 	if got := series(t, reg, "metric_label_overflows")["kind=gateway_route"]; got != 0 {
 		t.Errorf("overflows = %v, want 0", got)
+	}
+}
+
+// TestRouteSeriesAtFirstRequest: a route's series appear at its first
+// request, not when it is resolved; a handle pruned before that never
+// makes them.
+func TestRouteSeriesAtFirstRequest(t *testing.T) {
+	m, reg := newTest(t, DefaultLimits)
+	idle, used, stale := m.Route("idle"), m.Route("used"), m.Route("stale")
+	if n := len(series(t, reg, "route_requests_total")); n != 0 {
+		t.Fatalf("%d route series before any request, want 0", n)
+	}
+	used.Observe(503, 2*time.Millisecond)
+	used.Observe(200, time.Millisecond)
+	if got := series(t, reg, "route_requests_total"); !reflect.DeepEqual(got, map[string]float64{"gateway_route=used": 2}) {
+		t.Errorf("route_requests_total = %v, want used only, 2", got)
+	}
+	if got := series(t, reg, "route_responses_total"); got["code_class=5xx,gateway_route=used"] != 1 || got["code_class=2xx,gateway_route=used"] != 1 {
+		t.Errorf("route_responses_total = %v", got)
+	}
+	m.Prune(Names{Routes: []string{"idle", "used"}})
+	stale.Observe(200, time.Millisecond)
+	if _, ok := series(t, reg, "route_requests_total")["gateway_route=stale"]; ok {
+		t.Error("a pruned handle made its series at its first request")
+	}
+	idle.Observe(200, time.Millisecond)
+	if got := series(t, reg, "route_request_duration_seconds")["gateway_route=idle"]; got != 1 {
+		t.Errorf("idle route's histogram count after its first request = %v, want 1", got)
 	}
 }
 
