@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/internal/ir"
+	"golang.org/x/net/http2"
 )
 
 func ready(t *testing.T, h http.Handler) (int, string) {
@@ -21,9 +22,10 @@ func ready(t *testing.T, h http.Handler) (int, string) {
 }
 
 // TestAdminReadyAndDrain: /ready is 503 before the first Apply and 200
-// after; after Drain it is 503 again while requests are still served, and
-// HTTP/1 responses carry Connection: close (HTTP/2 ones cannot, and do
-// not).
+// after; after Drain it is 503 again while requests are still served,
+// HTTP/1 responses carry Connection: close, and an HTTP/2 connection gets
+// GOAWAY (NO_ERROR, naming the stream just answered) after its response,
+// which carries no Connection field.
 func TestAdminReadyAndDrain(t *testing.T) {
 	be := startEcho(t, "backend")
 	g := newTestGateway(t)
@@ -62,6 +64,28 @@ func TestAdminReadyAndDrain(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 || resp.Header.Get("Connection") != "" {
 		t.Fatalf("HTTP/2 request while draining: %d over %s, Connection %q: %s", resp.StatusCode, resp.Proto,
 			resp.Header.Get("Connection"), body)
+	}
+	h := dialH2(t, fmt.Sprintf("127.0.0.1:%d", cfg.Listeners[0].Port))
+	if err := h.request(1, "/ok/draining/raw"); err != nil {
+		t.Fatal(err)
+	}
+	h.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	status := ""
+	for {
+		f, err := h.r.ReadFrame()
+		if err != nil {
+			t.Fatalf("HTTP/2 while draining: no GOAWAY after the response (status %q): %v", status, err)
+		}
+		if hf, ok := f.(*http2.MetaHeadersFrame); ok && hf.StreamID == 1 {
+			status = hf.PseudoValue("status")
+		}
+		if ga, ok := f.(*http2.GoAwayFrame); ok {
+			if status != "200" || ga.ErrCode != http2.ErrCodeNo || ga.LastStreamID != 1 {
+				t.Errorf("HTTP/2 while draining: GOAWAY %v last stream %d after status %q, want NO_ERROR, 1, after 200",
+					ga.ErrCode, ga.LastStreamID, status)
+			}
+			break
+		}
 	}
 	// The gateway's own answers too.
 	resp, _ = get(t, c1, listenURL(cfg, 0, "/no-route"))

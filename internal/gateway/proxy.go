@@ -68,7 +68,10 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (p *proxy) serve(w *recorder, r *http.Request, ex *exchange) {
 	st := ex.st
-	if p.g.draining.Load() && r.ProtoMajor == 1 {
+	if p.g.draining.Load() {
+		// HTTP/1: the connection closes after this response. HTTP/2: the
+		// server sends GOAWAY after it instead of the field, and the
+		// connection closes once its streams are done, as Envoy drains.
 		w.Header().Set("Connection", "close")
 	}
 	if !p.screen(w, r, ex) { // edge checks: hygiene.go
