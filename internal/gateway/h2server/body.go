@@ -51,14 +51,14 @@ func (b *requestBody) receive(data []byte, end bool, size int64) error {
 	defer func() { b.st.c.refund(nil, dropped) }() // after mu: it may write
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	// A violation is answered with RST_STREAM, and only then does the
+	// handler see its body fail (resetOwn), so it cannot answer first.
 	if size > b.window {
-		b.failLocked(errors.New("h2server: the client sent beyond the stream's window"))
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeFlowControl}
 	}
 	b.window -= size
 	b.received += int64(len(data))
 	if b.declared >= 0 && (b.received > b.declared || end && b.received != b.declared) {
-		b.failLocked(errors.New("h2server: request body length differs from its Content-Length"))
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}
 	if b.closed || b.err != nil {
@@ -82,13 +82,11 @@ func (b *requestBody) receiveTrailers(fields []hpack.HeaderField) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.declared >= 0 && b.received != b.declared {
-		b.failLocked(errors.New("h2server: request body length differs from its Content-Length"))
 		return http2.StreamError{StreamID: b.st.id, Code: http2.ErrCodeProtocol}
 	}
 	for _, hf := range fields {
 		key := textproto.CanonicalMIMEHeaderKey(hf.Name)
 		if !httpguts.ValidTrailerHeader(key) {
-			b.failLocked(errors.New("h2server: invalid trailer " + key))
 			return http2.StreamError{StreamID: b.st.id, Code: http2.ErrCodeProtocol}
 		}
 		if _, declared := b.trailer[key]; declared {

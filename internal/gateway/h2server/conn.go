@@ -68,6 +68,7 @@ type conn struct {
 	henc         *hpack.Encoder
 	hbuf         []byte
 	werr         error // the first write error; every later write fails
+	prefaced     bool  // the server\'s SETTINGS are written
 	sendConn     int64 // connection send window
 	peerInit     int64 // the client's SETTINGS_INITIAL_WINDOW_SIZE
 	peerMaxFrame uint32
@@ -171,6 +172,7 @@ func (c *conn) readPreface() error {
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: streamWindow},
 	)
 	c.fr.WriteWindowUpdate(0, connWindow-initialWindow)
+	c.prefaced = true
 	err := c.endWrite()
 	c.inflow.Lock()
 	c.recvConn = connWindow
@@ -246,7 +248,11 @@ func (c *conn) goAway() {
 	last, done := c.lastID, c.open == 0 && c.handlers == 0
 	c.mu.Unlock()
 	c.startWrite()
-	c.fr.WriteGoAway(last, http2.ErrCodeNo, nil)
+	if c.prefaced {
+		c.fr.WriteGoAway(last, http2.ErrCodeNo, nil)
+	} else {
+		done = true // the server's SETTINGS must come first: just close
+	}
 	c.endWrite()
 	if done {
 		c.closeSoon()

@@ -104,11 +104,16 @@ func (s *Server) track(c *conn, add bool) bool {
 // is left, or with ctx's error when ctx ends first.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdown.Store(true)
+	s.workers.close() // handlers still to come run on goroutines of their own
 	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
-		c.goAway()
+		conns = append(conns, c)
 	}
 	s.mu.Unlock()
+	for _, c := range conns {
+		c.goAway() // may wait for a blocked write: not under mu
+	}
 	wait := time.Millisecond
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -117,7 +122,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		n := len(s.conns)
 		s.mu.Unlock()
 		if n == 0 {
-			s.workers.close()
 			return nil
 		}
 		select {
