@@ -60,7 +60,7 @@ var (
 func (s *Server) ServeConn(rwc net.Conn) bool {
 	c := &conn{s: s, rwc: rwc, idle: s.BodyIdleTimeout, header: make(http.Header)}
 	c.watch.c = c
-	if !s.track(c, true) {
+	if !s.conns.Add(c) {
 		return false
 	}
 	c.setState(http.StateNew)
@@ -293,7 +293,7 @@ func (c *conn) logf(format string, args ...any) {
 
 // end releases the connection when serve returns.
 func (c *conn) end() {
-	c.s.track(c, false)
+	c.s.conns.Remove(c)
 	if c.timer != nil {
 		c.timer.Stop()
 	}

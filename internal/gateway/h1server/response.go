@@ -447,7 +447,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c.watch.stop()
 	c.hijacked = true
 	c.rwc.SetDeadline(time.Time{})
-	c.s.track(c, false)
+	c.s.conns.Remove(c)
 	c.setState(http.StateHijacked)
 	return c.rwc, bufio.NewReadWriter(c.br, c.bw), nil
 }

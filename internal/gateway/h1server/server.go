@@ -22,9 +22,10 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/meshgate/meshgate/internal/gateway/connset"
 )
 
 // Server serves HTTP/1.x connections with Handler.
@@ -55,8 +56,7 @@ type Server struct {
 	// log package's standard logger.
 	ErrorLog *log.Logger
 
-	mu       sync.Mutex
-	conns    map[*conn]struct{}
+	conns    connset.Set[*conn]
 	shutdown atomic.Bool
 }
 
@@ -82,25 +82,6 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 }
 
-// track adds or removes a connection; adding fails once the server shuts
-// down.
-func (s *Server) track(c *conn, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.shutdown.Load() {
-			return false
-		}
-		if s.conns == nil {
-			s.conns = make(map[*conn]struct{})
-		}
-		s.conns[c] = struct{}{}
-		return true
-	}
-	delete(s.conns, c)
-	return true
-}
-
 // Shutdown stops the server gracefully: idle connections close at once,
 // connections serving a request close after its response (which says
 // "Connection: close" when its head is still to be sent); it returns when
@@ -109,31 +90,14 @@ func (s *Server) track(c *conn, add bool) bool {
 // net/http.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdown.Store(true)
-	wait := time.Millisecond
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	for {
-		if s.closeIdle() {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-timer.C:
-		}
-		if wait < 500*time.Millisecond {
-			wait *= 2
-		}
-		timer.Reset(wait)
-	}
+	s.conns.Shut()
+	return connset.Wait(ctx, s.closeIdle)
 }
 
 // closeIdle closes the idle connections; it reports whether none is left.
 func (s *Server) closeIdle() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	old := time.Now().Unix() - 5
-	for c := range s.conns {
+	for _, c := range s.conns.Open() {
 		switch http.ConnState(c.state.Load()) {
 		case http.StateIdle:
 			c.rwc.Close()
@@ -143,5 +107,5 @@ func (s *Server) closeIdle() bool {
 			}
 		}
 	}
-	return len(s.conns) == 0
+	return s.conns.Len() == 0
 }

@@ -78,6 +78,7 @@ type diffRun struct {
 
 	calls, active atomic.Int32
 	withCT, noCT  atomic.Int32 // handler runs that ended with / without Content-Type set
+	panicked      atomic.Int32 // handler runs that panicked, with other than http.ErrAbortHandler
 
 	mu      sync.Mutex
 	notes   []string
@@ -167,7 +168,14 @@ func (run *diffRun) wrap(h diffHandler) http.Handler {
 			} else {
 				run.noCT.Add(1)
 			}
+			e := recover()
+			if e != nil && e != http.ErrAbortHandler {
+				run.panicked.Add(1)
+			}
 			run.active.Add(-1)
+			if e != nil {
+				panic(e) // on to the server
+			}
 		}()
 		if r.URL.Path == "/next" {
 			// the follow-up request of the raw clients: the connection
@@ -485,16 +493,22 @@ func diffFromStream(rc *diffRawConn, s *diffStream) diffResult {
 	return r
 }
 
+// diffWithNext is diffFromStream of s with, as Next, a GET /next sent
+// after it on the same connection (which must outlive a stream error).
+func diffWithNext(rc *diffRawConn, s *diffStream) diffResult {
+	r := diffFromStream(rc, s)
+	next := diffFromStream(rc, rc.request("GET", "/next", nil))
+	r.Next = &next
+	return r
+}
+
 // diffR is a raw client sending one request (see diffRawConn.request),
 // then a GET / on the next stream of the same connection as Next (the
 // connection must outlive a stream error).
 func diffR(method, path string, body []byte, extra ...string) func(t *testing.T, run *diffRun) diffResult {
 	return func(t *testing.T, run *diffRun) diffResult {
 		rc := diffDialRaw(t, run.addr)
-		r := diffFromStream(rc, rc.request(method, path, body, extra...))
-		next := diffFromStream(rc, rc.request("GET", "/next", nil))
-		r.Next = &next
-		return r
+		return diffWithNext(rc, rc.request(method, path, body, extra...))
 	}
 }
 
@@ -506,10 +520,7 @@ func diffRawBlock(kv ...string) func(t *testing.T, run *diffRun) diffResult {
 		rc := diffDialRaw(t, run.addr)
 		id := rc.newStreamID()
 		rc.writeHeaders(id, true, kv...)
-		r := diffFromStream(rc, rc.wait(id, 10*time.Second))
-		next := diffFromStream(rc, rc.request("GET", "/next", nil))
-		r.Next = &next
-		return r
+		return diffWithNext(rc, rc.wait(id, 10*time.Second))
 	}
 }
 
@@ -895,22 +906,33 @@ func diffCases() []diffCase {
 
 // ---- special clients ----
 
+// diffGetUnread sends GET path on a Transport of its own and returns the
+// response, its body unread (the caller closes it), and a result with its
+// status and header; on an error, no response and a result with the
+// error. The request's context ends after 15 s or with the test.
+func diffGetUnread(t *testing.T, run *diffRun, path string) (*http.Response, diffResult) {
+	tr, _ := diffNewTransport(t, run.addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+diffAuthority+path, nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return nil, diffResult{Err: diffErr(err)}
+	}
+	return resp, diffResult{Status: resp.StatusCode, Header: resp.Header}
+}
+
 // diffStreamingClient reads first (the response headers when empty)
 // while the handler waits, checks the handler is still running, then
 // releases it and reads rest.
 func diffStreamingClient(first, rest string) func(t *testing.T, run *diffRun) diffResult {
 	return func(t *testing.T, run *diffRun) diffResult {
-		tr, _ := diffNewTransport(t, run.addr)
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
 		defer run.signal("release")
-		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+diffAuthority+"/stream", nil)
-		resp, err := tr.RoundTrip(req)
-		if err != nil {
-			return diffResult{Err: diffErr(err)}
+		resp, res := diffGetUnread(t, run, "/stream")
+		if resp == nil {
+			return res
 		}
 		defer resp.Body.Close()
-		res := diffResult{Status: resp.StatusCode, Header: resp.Header}
 		buf := make([]byte, len(first))
 		if _, err := io.ReadFull(resp.Body, buf); err != nil {
 			res.Err = "reading the flushed part: " + diffErr(err)
@@ -932,16 +954,11 @@ func diffStreamingClient(first, rest string) func(t *testing.T, run *diffRun) di
 
 // diffPingPongClient reads each flushed chunk before acknowledging it.
 func diffPingPongClient(t *testing.T, run *diffRun) diffResult {
-	tr, _ := diffNewTransport(t, run.addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+diffAuthority+"/pp", nil)
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		return diffResult{Err: diffErr(err)}
+	resp, res := diffGetUnread(t, run, "/pp")
+	if resp == nil {
+		return res
 	}
 	defer resp.Body.Close()
-	res := diffResult{Status: resp.StatusCode, Header: resp.Header}
 	for i := range 5 {
 		want := fmt.Sprintf("chunk%d;", i)
 		buf := make([]byte, len(want))
@@ -995,10 +1012,7 @@ func diffRawRequestTrailers(t *testing.T, run *diffRun) diffResult {
 		"trailer", "x-req-t, x-req-u")...)
 	rc.writeData(id, false, []byte("hello"))
 	rc.writeHeaders(id, true, "x-req-t", "tv", "x-undeclared", "uv")
-	r := diffFromStream(rc, rc.wait(id, 10*time.Second))
-	next := diffFromStream(rc, rc.request("GET", "/next", nil))
-	r.Next = &next
-	return r
+	return diffWithNext(rc, rc.wait(id, 10*time.Second))
 }
 
 // diffExpectClient sends a POST with Expect: 100-continue and waits up to
@@ -1019,10 +1033,8 @@ func diffExpectClient(wantContinue bool) func(t *testing.T, run *diffRun) diffRe
 		if wantContinue {
 			rc.writeData(id, true, []byte("hello"))
 		}
-		r := diffFromStream(rc, rc.wait(id, 10*time.Second))
+		r := diffWithNext(rc, rc.wait(id, 10*time.Second))
 		r.Notes = notes
-		next := diffFromStream(rc, rc.request("GET", "/next", nil))
-		r.Next = &next
 		return r
 	}
 }
@@ -1033,10 +1045,7 @@ func diffConnectClient(t *testing.T, run *diffRun) diffResult {
 	rc := diffDialRaw(t, run.addr)
 	id := rc.newStreamID()
 	rc.writeHeaders(id, false, ":method", "CONNECT", ":authority", "tunnel.example:443")
-	r := diffFromStream(rc, rc.wait(id, 10*time.Second))
-	next := diffFromStream(rc, rc.request("GET", "/next", nil))
-	r.Next = &next
-	return r
+	return diffWithNext(rc, rc.wait(id, 10*time.Second))
 }
 
 // diffConnectionCloseClient notes whether a GOAWAY follows a response
@@ -1067,10 +1076,7 @@ func diffNoReadRawClient(t *testing.T, run *diffRun) diffResult {
 	id := rc.newStreamID()
 	rc.writeHeaders(id, false, ":method", "POST", ":scheme", "http", ":path", "/noread", ":authority", diffAuthority)
 	rc.writeData(id, false, diffPattern(16<<10))
-	r := diffFromStream(rc, rc.wait(id, 10*time.Second))
-	next := diffFromStream(rc, rc.request("GET", "/next", nil))
-	r.Next = &next
-	return r
+	return diffWithNext(rc, rc.wait(id, 10*time.Second))
 }
 
 // diffCtxHandler waits for its request's context to end (up to 5 s) on
@@ -1115,9 +1121,9 @@ func diffCancelClient(closeConn bool) func(t *testing.T, run *diffRun) diffResul
 			return r
 		}
 		rc.idle(100 * time.Millisecond)
-		r = diffFromStream(rc, rc.stream(id))
-		next := diffFromStream(rc, rc.request("GET", "/next", nil))
-		r.Next = &next
+		notes := r.Notes
+		r = diffWithNext(rc, rc.stream(id))
+		r.Notes = append(notes, r.Notes...)
 		return r
 	}
 }
@@ -1198,7 +1204,7 @@ func diffRunSide(t *testing.T, c diffCase, side string) (diffResult, *diffRun) {
 		if side == "net/http" {
 			run.addr, run.logs = diffStartStd(t, h, c.opts)
 		} else {
-			run.addr, _, run.logs = diffStartH2(t, h, c.opts)
+			run.addr, run.logs = diffStartH2(t, h, c.opts)
 		}
 		res = c.client(t, run)
 		if !run.waitIdle(5 * time.Second) {
@@ -1208,7 +1214,13 @@ func diffRunSide(t *testing.T, c diffCase, side string) (diffResult, *diffRun) {
 		res.Notes = append(res.Notes, run.notes...)
 		run.mu.Unlock()
 		res.Notes = append(res.Notes, fmt.Sprintf("handler calls: %d", run.calls.Load()))
-		if strings.Contains(run.logs.String(), "panic") {
+		logged := func() bool { return strings.Contains(run.logs.String(), "panic") }
+		// A server logs a handler's panic after recovering it, which may
+		// be after the client saw the stream end: give the log time.
+		for deadline := time.Now().Add(time.Second); run.panicked.Load() > 0 && !logged() && time.Now().Before(deadline); {
+			time.Sleep(2 * time.Millisecond)
+		}
+		if logged() {
 			res.Notes = append(res.Notes, "a panic was logged")
 		}
 		sort.Strings(res.Notes)
@@ -1369,6 +1381,27 @@ func diffCheckNext(t *testing.T, res diffResult) {
 	}
 }
 
+// diffCheckMalformed checks h2server's answer to a malformed request (RFC
+// 9113 §8.1.1): a stream error PROTOCOL_ERROR and no response, the
+// connection serving the next request.
+func diffCheckMalformed(t *testing.T, res diffResult) {
+	t.Helper()
+	if res.Status != 0 || res.Err != "RST_STREAM PROTOCOL_ERROR" {
+		t.Errorf("status %d err %q, want a stream error PROTOCOL_ERROR and no response", res.Status, res.Err)
+	}
+	diffCheckNext(t, res)
+}
+
+// diffCheckMalformedUnhandled is diffCheckMalformed for a request refused
+// before its handler ran: the handler ran for the next request only.
+func diffCheckMalformedUnhandled(t *testing.T, res diffResult, run *diffRun) {
+	t.Helper()
+	diffCheckMalformed(t, res)
+	if n := run.calls.Load(); n != 1 {
+		t.Errorf("handler ran %d times, want once (for the next request only)", n)
+	}
+}
+
 func diffKnownCases() []diffKnown {
 	var ks []diffKnown
 
@@ -1407,16 +1440,8 @@ func diffKnownCases() []diffKnown {
 		{"te", "trailers, gzip"},
 	} {
 		ks = append(ks, diffKnown{name: "request-" + f.name + "-" + strings.ReplaceAll(f.value, " ", ""),
-			c: diffCase{handler: diffEcho, client: diffR("GET", "/conn", nil, f.name, f.value)},
-			check: func(t *testing.T, res diffResult, run *diffRun) {
-				if res.Err != "RST_STREAM PROTOCOL_ERROR" || res.Status != 0 {
-					t.Errorf("status %d err %q, want a stream error PROTOCOL_ERROR and no response", res.Status, res.Err)
-				}
-				if n := run.calls.Load(); n != 1 {
-					t.Errorf("handler ran %d times, want once (for the next request only)", n)
-				}
-				diffCheckNext(t, res)
-			}})
+			c:     diffCase{handler: diffEcho, client: diffR("GET", "/conn", nil, f.name, f.value)},
+			check: diffCheckMalformedUnhandled})
 	}
 
 	// RFC 9113 §8.2.2: an HTTP/2 response must not carry connection-specific
@@ -1526,43 +1551,22 @@ func diffKnownCases() []diffKnown {
 	// (RFC 9113 §8.1.1): h2server resets the stream PROTOCOL_ERROR;
 	// net/http fails the handler's body read and sends its answer.
 	ks = append(ks, diffKnown{name: "request-content-length-larger-than-data",
-		c: diffCase{handler: diffEcho, client: diffR("POST", "/cl", []byte("hello"), "content-length", "10")},
-		check: func(t *testing.T, res diffResult, run *diffRun) {
-			if res.Status != 0 || res.Err != "RST_STREAM PROTOCOL_ERROR" {
-				t.Errorf("status %d err %q, want RST_STREAM PROTOCOL_ERROR", res.Status, res.Err)
-			}
-			diffCheckNext(t, res)
-		}})
+		c:     diffCase{handler: diffEcho, client: diffR("POST", "/cl", []byte("hello"), "content-length", "10")},
+		check: func(t *testing.T, res diffResult, run *diffRun) { diffCheckMalformed(t, res) }})
 	// An invalid content-length is malformed too: net/http takes it for 0,
 	// runs the handler and resets at the first DATA; h2server resets
 	// before running the handler.
 	ks = append(ks, diffKnown{name: "request-content-length-invalid",
-		c: diffCase{handler: diffEcho, client: diffR("POST", "/cl", []byte("hello"), "content-length", "abc")},
-		check: func(t *testing.T, res diffResult, run *diffRun) {
-			if res.Status != 0 || res.Err != "RST_STREAM PROTOCOL_ERROR" {
-				t.Errorf("status %d err %q, want RST_STREAM PROTOCOL_ERROR", res.Status, res.Err)
-			}
-			if n := run.calls.Load(); n != 1 {
-				t.Errorf("handler ran %d times, want once (for the next request only)", n)
-			}
-			diffCheckNext(t, res)
-		}})
+		c:     diffCase{handler: diffEcho, client: diffR("POST", "/cl", []byte("hello"), "content-length", "abc")},
+		check: diffCheckMalformedUnhandled})
 
 	// RFC 9113 §8.3.1: :path is the path and query of the target URI
 	// (origin-form), or "*" for OPTIONS. net/http parses an absolute URI
 	// there as HTTP/1 would; h2server rejects it (it would name a host
 	// other than :authority) with a stream error PROTOCOL_ERROR.
 	ks = append(ks, diffKnown{name: "request-path-absolute-uri",
-		c: diffCase{handler: diffEcho, client: diffR("GET", "http://other.example/abs", nil)},
-		check: func(t *testing.T, res diffResult, run *diffRun) {
-			if res.Status != 0 || res.Err != "RST_STREAM PROTOCOL_ERROR" {
-				t.Errorf("status %d err %q, want RST_STREAM PROTOCOL_ERROR", res.Status, res.Err)
-			}
-			if n := run.calls.Load(); n != 1 {
-				t.Errorf("handler ran %d times, want once (for the next request only)", n)
-			}
-			diffCheckNext(t, res)
-		}})
+		c:     diffCase{handler: diffEcho, client: diffR("GET", "http://other.example/abs", nil)},
+		check: diffCheckMalformedUnhandled})
 
 	// A HEAD response's body is discarded: h2server's Writes all succeed.
 	// net/http's fail once its 4 KiB buffer has filled and the header

@@ -210,26 +210,23 @@ func TestH2Spec(t *testing.T) {
 		t.Skip(msg)
 	}
 
-	t.Run("h2server", func(t *testing.T) {
-		addr, _, _ := diffStartH2(t, http.HandlerFunc(specHandler), diffOpts{})
-		res := specRun(t, bin, addr, false)
-		t.Logf("h2spec against h2server: %s", res.summary())
-		if len(res.Failed) > 0 {
-			t.Errorf("h2spec: %d case(s) failed against h2server:\n%s", len(res.Failed), res.failures())
-		}
-	})
-
 	// --strict adds the cases of what the RFC leaves to the endpoint
 	// (e.g. 5.1/12: HEADERS on a stream that ended both ways is a
 	// connection error STREAM_CLOSED).
-	t.Run("h2server-strict", func(t *testing.T) {
-		addr, _, _ := diffStartH2(t, http.HandlerFunc(specHandler), diffOpts{})
-		res := specRun(t, bin, addr, true)
-		t.Logf("h2spec --strict against h2server: %s", res.summary())
-		if len(res.Failed) > 0 {
-			t.Errorf("h2spec --strict: %d case(s) failed against h2server:\n%s", len(res.Failed), res.failures())
+	for _, strict := range []bool{false, true} {
+		name, run := "h2server", "h2spec"
+		if strict {
+			name, run = name+"-strict", run+" --strict"
 		}
-	})
+		t.Run(name, func(t *testing.T) {
+			addr, _ := diffStartH2(t, http.HandlerFunc(specHandler), diffOpts{})
+			res := specRun(t, bin, addr, strict)
+			t.Logf("%s against h2server: %s", run, res.summary())
+			if len(res.Failed) > 0 {
+				t.Errorf("%s: %d case(s) failed against h2server:\n%s", run, len(res.Failed), res.failures())
+			}
+		})
+	}
 
 	// The reference, for comparison only (H2SPEC_REFERENCE=1; ~20 s, as
 	// net/http's failing cases wait for h2spec's timeout): net/http's

@@ -47,72 +47,17 @@ type diffOpts struct {
 }
 
 // diffStartH2 starts an h2server with h on 127.0.0.1 and returns its
-// address and the log it writes. At the end of the test it stops
-// accepting, shuts the server down and closes what is left, and fails the
-// test if ServeConn does not return for a closed connection.
-func diffStartH2(t testing.TB, h http.Handler, o diffOpts) (string, *Server, *logbuf.Buffer) {
+// address and the log it writes. It is stServer's: at the end of the test
+// the server is shut down, and the test fails if Shutdown does or if a
+// ServeConn does not return for its closed connection.
+func diffStartH2(t testing.TB, h http.Handler, o diffOpts) (string, *logbuf.Buffer) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	logs := new(logbuf.Buffer)
-	srv := &Server{
+	ts := stServer(t, &Server{
 		Handler:              h,
 		MaxHeaderBytes:       o.MaxHeaderBytes,
 		MaxConcurrentStreams: o.MaxConcurrentStreams,
-		ErrorLog:             log.New(logs, "", 0),
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-		wg    sync.WaitGroup
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if !srv.ServeConn(c) {
-					c.Close()
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		shutErr := srv.Shutdown(ctx)
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		done := make(chan struct{})
-		go func() { wg.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Errorf("h2server: ServeConn still running 5s after its connection was closed")
-		}
-		if shutErr != nil {
-			// The clients close their connections before this runs
-			// (their cleanups were registered later), so a graceful
-			// shutdown has nothing to wait for.
-			t.Errorf("h2server: Shutdown after the clients left: %v", shutErr)
-		}
 	})
-	return ln.Addr().String(), srv, logs
+	return ts.addr, ts.log
 }
 
 // diffStartStd starts net/http's server with h on 127.0.0.1, serving

@@ -23,9 +23,9 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/meshgate/meshgate/internal/gateway/connset"
 )
 
 // Server serves HTTP/2 connections with Handler.
@@ -60,10 +60,8 @@ type Server struct {
 	// log package's standard logger.
 	ErrorLog *log.Logger
 
-	mu       sync.Mutex
-	conns    map[*conn]struct{}
-	shutdown atomic.Bool
-	workers  workers
+	conns   connset.Set[*conn]
+	workers workers
 }
 
 // ServeConn serves c, which has not sent its connection preface yet, and
@@ -71,30 +69,11 @@ type Server struct {
 // caller, when the server has shut down.
 func (s *Server) ServeConn(c net.Conn) bool {
 	sc := newConn(s, c)
-	if !s.track(sc, true) {
+	if !s.conns.Add(sc) {
 		return false
 	}
-	defer s.track(sc, false)
+	defer s.conns.Remove(sc)
 	sc.serve()
-	return true
-}
-
-// track adds or removes a connection; adding fails once the server shuts
-// down.
-func (s *Server) track(c *conn, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.shutdown.Load() {
-			return false
-		}
-		if s.conns == nil {
-			s.conns = make(map[*conn]struct{})
-		}
-		s.conns[c] = struct{}{}
-		return true
-	}
-	delete(s.conns, c)
 	return true
 }
 
@@ -103,37 +82,11 @@ func (s *Server) track(c *conn, add bool) bool {
 // done, and new connections are refused. It returns when no connection
 // is left, or with ctx's error when ctx ends first.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.shutdown.Store(true)
 	s.workers.close() // handlers still to come run on goroutines of their own
-	s.mu.Lock()
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
+	for _, c := range s.conns.Shut() {
+		c.goAway()
 	}
-	s.mu.Unlock()
-	for _, c := range conns {
-		c.goAway() // may wait for a blocked write: not under mu
-	}
-	wait := time.Millisecond
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	for {
-		s.mu.Lock()
-		n := len(s.conns)
-		s.mu.Unlock()
-		if n == 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-timer.C:
-		}
-		if wait < 500*time.Millisecond {
-			wait *= 2
-		}
-		timer.Reset(wait)
-	}
+	return connset.Wait(ctx, func() bool { return s.conns.Len() == 0 })
 }
 
 func (s *Server) maxStreams() uint32 {

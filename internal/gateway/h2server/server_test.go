@@ -58,8 +58,11 @@ type stSrv struct {
 }
 
 // stServer serves s on a fresh listener, ErrorLog captured unless set. On
-// cleanup it shuts s down, closes what is left and checks every ServeConn
-// returned.
+// cleanup it stops accepting, shuts s down, closes what is left, and fails
+// the test if a ServeConn does not return for its closed connection or if
+// Shutdown fails: the clients close their connections before this runs
+// (their cleanups were registered later), so a graceful shutdown has
+// nothing to wait for. The test's log gets the ErrorLog if it failed.
 func stServer(t testing.TB, s *Server) *stSrv {
 	t.Helper()
 	return stServerWrap(t, s, nil)
@@ -104,7 +107,7 @@ func stServerWrap(t testing.TB, s *Server, wrap func(net.Conn) net.Conn) *stSrv 
 		l.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		s.Shutdown(ctx)
+		shutErr := s.Shutdown(ctx)
 		ts.mu.Lock()
 		for _, c := range ts.conns {
 			c.Close()
@@ -114,8 +117,11 @@ func stServerWrap(t testing.TB, s *Server, wrap func(net.Conn) net.Conn) *stSrv 
 		go func() { ts.wg.Wait(); close(done) }()
 		select {
 		case <-done:
-		case <-time.After(3 * time.Second):
-			t.Errorf("ServeConn did not return within 3s of its connection being closed")
+		case <-time.After(5 * time.Second):
+			t.Errorf("ServeConn did not return within 5s of its connection being closed")
+		}
+		if shutErr != nil {
+			t.Errorf("Shutdown after the clients left: %v", shutErr)
 		}
 		if t.Failed() {
 			t.Logf("ErrorLog:\n%s", ts.log.String())
@@ -805,6 +811,24 @@ func (fl *stFlow) quiet(t testing.TB, d time.Duration) {
 	}
 }
 
+// credit100 lets the response through 100 bytes at a time: it reads as
+// far as the windows allow and waits for the server to go quiet; while
+// the response has not ended, it then sends a WINDOW_UPDATE of 100 on
+// stream windowID (0: the connection) and goes again. It returns how many
+// it sent.
+func (fl *stFlow) credit100(t testing.TB, windowID uint32) int {
+	t.Helper()
+	for rounds := 0; ; rounds++ {
+		fl.fill(t)
+		fl.quiet(t, 50*time.Millisecond)
+		if fl.ended {
+			return rounds
+		}
+		fl.cl.windowUpdate(windowID, 100)
+		fl.allowed += 100
+	}
+}
+
 func TestServerResponseFlowControl(t *testing.T) {
 	ts := stServe(t, func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
@@ -820,26 +844,21 @@ func TestServerResponseFlowControl(t *testing.T) {
 			t.Errorf("body: %d bytes, want %d bytes of the pattern", len(fl.body), n)
 		}
 	}
+	// streamWindow100 asks for 1024 bytes on a new connection whose
+	// streams' windows are 100 bytes and the connection's is wide open.
+	streamWindow100 := func(t *testing.T) (*stConn, *stFlow) {
+		cl := stDialRaw(t, ts.addr)
+		cl.handshake(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100})
+		cl.windowUpdate(0, 1<<20)
+		return cl, &stFlow{cl: cl, id: cl.get("/?n=1024"), allowed: 100}
+	}
 	cases := []struct {
 		name string
 		run  func(t *testing.T)
 	}{
 		{"stream window updates", func(t *testing.T) {
-			cl := stDialRaw(t, ts.addr)
-			cl.handshake(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100})
-			cl.windowUpdate(0, 1<<20)
-			fl := &stFlow{cl: cl, id: cl.get("/?n=1024"), allowed: 100}
-			rounds := 0
-			for {
-				fl.fill(t)
-				fl.quiet(t, 50*time.Millisecond)
-				if fl.ended {
-					break
-				}
-				rounds++
-				cl.windowUpdate(fl.id, 100)
-				fl.allowed += 100
-			}
+			_, fl := streamWindow100(t)
+			rounds := fl.credit100(t, fl.id)
 			check(t, fl)
 			if rounds != 10 {
 				t.Errorf("response took %d stream WINDOW_UPDATEs of 100, want 10", rounds)
@@ -855,27 +874,14 @@ func TestServerResponseFlowControl(t *testing.T) {
 				t.Fatalf("first response: %d bytes, ended %v", len(pre.body), pre.ended)
 			}
 			fl := &stFlow{cl: cl, id: cl.get("/?n=1024"), allowed: 100}
-			rounds := 0
-			for {
-				fl.fill(t)
-				fl.quiet(t, 50*time.Millisecond)
-				if fl.ended {
-					break
-				}
-				rounds++
-				cl.windowUpdate(0, 100)
-				fl.allowed += 100
-			}
+			rounds := fl.credit100(t, 0)
 			check(t, fl)
 			if rounds != 10 {
 				t.Errorf("response took %d connection WINDOW_UPDATEs of 100, want 10", rounds)
 			}
 		}},
 		{"INITIAL_WINDOW_SIZE raised mid-stream", func(t *testing.T) {
-			cl := stDialRaw(t, ts.addr)
-			cl.handshake(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100})
-			cl.windowUpdate(0, 1<<20)
-			fl := &stFlow{cl: cl, id: cl.get("/?n=1024"), allowed: 100}
+			cl, fl := streamWindow100(t)
 			fl.fill(t)
 			fl.quiet(t, 50*time.Millisecond)
 			cl.settings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1024})
@@ -884,10 +890,7 @@ func TestServerResponseFlowControl(t *testing.T) {
 			check(t, fl)
 		}},
 		{"INITIAL_WINDOW_SIZE lowered mid-stream", func(t *testing.T) {
-			cl := stDialRaw(t, ts.addr)
-			cl.handshake(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100})
-			cl.windowUpdate(0, 1<<20)
-			fl := &stFlow{cl: cl, id: cl.get("/?n=1024"), allowed: 100}
+			cl, fl := streamWindow100(t)
 			fl.fill(t)
 			fl.quiet(t, 50*time.Millisecond)
 			// The stream's window goes to -50; +50 brings it to 0: still
