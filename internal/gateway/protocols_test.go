@@ -1,13 +1,17 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -293,5 +297,124 @@ func TestGRPCThroughGateway(t *testing.T) {
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("test ran out of time")
+	}
+}
+
+// TestHTTP2Bodies: over h2c, request and response bodies larger than the
+// HTTP/2 windows cross the gateway intact in both directions, to an
+// HTTP/1.1 and to an HTTP/2 cluster; a streamed response reaches the
+// client before the upstream has finished it; concurrent uploads on one
+// connection do not mix.
+func TestHTTP2Bodies(t *testing.T) {
+	release := make(chan struct{})
+	pattern := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(i*7 + i/251)
+		}
+		return b
+	}
+	var p http.Protocols
+	p.SetHTTP1(true)
+	p.SetUnencryptedHTTP2(true)
+	be := &http.Server{Protocols: &p, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/up":
+			h := sha256.New()
+			n, err := io.Copy(h, r.Body)
+			fmt.Fprintf(w, "len=%d sha=%x err=%v", n, h.Sum(nil), err)
+		case "/down":
+			n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+			b := pattern(n)
+			for len(b) > 0 {
+				k := min(len(b), 16<<10)
+				w.Write(b[:k])
+				b = b[k:]
+			}
+		case "/stream":
+			io.WriteString(w, "first;")
+			http.NewResponseController(w).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+			io.WriteString(w, "second")
+		}
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go be.Serve(ln)
+	t.Cleanup(func() { be.Close() })
+	sum := func(b []byte) string { return fmt.Sprintf("len=%d sha=%x err=<nil>", len(b), sha256.Sum256(b)) }
+
+	for _, cluster := range []ir.Protocol{ir.HTTP, ir.HTTP2} {
+		t.Run(string(cluster), func(t *testing.T) {
+			c := clusterTo(t, "backend", cluster, ln.Addr().String())
+			cfg := &ir.Gateway{Mesh: "m", Name: "gw", UID: "uid",
+				Listeners: []ir.Listener{listenerOn(freePort(t), ir.HTTP2, gatewayRoute("all", "/", testSvc))},
+				Services:  []ir.Service{nodeService(testSvc, cluster, c.Name, nil)},
+				Clusters:  []ir.Cluster{c}}
+			startGateway(t, cfg)
+			client := h2cClient(t)
+
+			up := pattern(3 << 20)
+			resp, err := client.Post(listenURL(cfg, 0, "/up"), "application/octet-stream", bytes.NewReader(up))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.ProtoMajor != 2 || string(got) != sum(up) {
+				t.Errorf("3 MiB upload over %s: %q, want %q", resp.Proto, got, sum(up))
+			}
+
+			resp, body := get(t, client, listenURL(cfg, 0, "/down?n=3145728"))
+			if resp.StatusCode != http.StatusOK || !bytes.Equal([]byte(body), pattern(3<<20)) {
+				t.Errorf("3 MiB download: status %d, %d bytes, equal %v", resp.StatusCode, len(body), bytes.Equal([]byte(body), pattern(3<<20)))
+			}
+
+			resp, err = client.Get(listenURL(cfg, 0, "/stream"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			first := make([]byte, len("first;"))
+			if _, err := io.ReadFull(resp.Body, first); err != nil || string(first) != "first;" {
+				t.Fatalf("streamed response: %q, %v before the upstream finished", first, err)
+			}
+			release <- struct{}{}
+			rest, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(rest) != "second" {
+				t.Errorf("streamed response's rest: %q", rest)
+			}
+
+			var wg sync.WaitGroup
+			errs := make(chan string, 20)
+			for i := range 20 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					b := pattern(256<<10 + i*1000)
+					resp, err := client.Post(listenURL(cfg, 0, "/up"), "application/octet-stream", bytes.NewReader(b))
+					if err != nil {
+						errs <- err.Error()
+						return
+					}
+					got, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if string(got) != sum(b) {
+						errs <- fmt.Sprintf("upload %d: %q", i, got)
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for e := range errs {
+				t.Error(e)
+			}
+		})
 	}
 }
