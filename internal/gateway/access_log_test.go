@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/internal/ir"
+	"github.com/meshgate/meshgate/internal/testutil/wait"
 )
 
 // logLines waits until the file has at least n lines and returns them.
 func logLines(t *testing.T, path string, n int) []string {
 	t.Helper()
 	var lines []string
-	eventually(t, 5*time.Second, "access-log lines", func() bool {
+	wait.For(t, 5*time.Second, "access-log lines", func() bool {
 		b, _ := os.ReadFile(path)
 		lines = strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
 		if len(b) == 0 {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/internal/ir"
+	"github.com/meshgate/meshgate/internal/testutil/wait"
 	"golang.org/x/net/http2"
 )
 
@@ -112,7 +113,7 @@ func TestShutdownWaitsForInFlight(t *testing.T) {
 	go func() { shut <- g.Shutdown(ctx) }()
 
 	addr := fmt.Sprintf("127.0.0.1:%d", cfg.Listeners[0].Port)
-	eventually(t, 5*time.Second, "the listener to close", func() bool {
+	wait.For(t, 5*time.Second, "the listener to close", func() bool {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {
 			return true

@@ -253,18 +253,6 @@ func (b *slowBackend) waitArrival(t testing.TB) string {
 	}
 }
 
-// eventually polls cond every 10 ms until it holds or d passes.
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // rawHTTP sends a raw HTTP/1.1 request on conn and reads the response.
 func rawHTTP(t testing.TB, conn net.Conn, br *bufio.Reader, req string) (*http.Response, string) {
 	t.Helper()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/internal/ir"
+	"github.com/meshgate/meshgate/internal/testutil/wait"
 )
 
 type result struct {
@@ -70,7 +71,7 @@ func TestConnectionPoolHTTP(t *testing.T) {
 		t.Fatalf("backend got %s", p)
 	}
 	go fetch(c, listenURL(cfg, 0, "/second"), second)
-	eventually(t, 5*time.Second, "the second request to wait as pending", func() bool {
+	wait.For(t, 5*time.Second, "the second request to wait as pending", func() bool {
 		return g.state.Load().limits[port].pending.Load() == 1
 	})
 	expectOverflow(t, c, listenURL(cfg, 0, "/third"))
@@ -90,7 +91,7 @@ func TestConnectionPoolHTTP(t *testing.T) {
 		}
 	}
 	lim := g.state.Load().limits[port]
-	eventually(t, 5*time.Second, "the pool to drain", func() bool {
+	wait.For(t, 5*time.Second, "the pool to drain", func() bool {
 		return lim.active.Load() == 0 && lim.pending.Load() == 0
 	})
 }

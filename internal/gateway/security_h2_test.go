@@ -25,6 +25,7 @@ import (
 
 	"github.com/meshgate/meshgate/internal/ir"
 	"github.com/meshgate/meshgate/internal/testutil/certs"
+	"github.com/meshgate/meshgate/internal/testutil/wait"
 )
 
 // holdBackend holds every request until released (or the request ends),
@@ -227,7 +228,7 @@ func TestSecurityHTTP2MaxConcurrentStreams(t *testing.T) {
 			resets++
 		}
 	}
-	eventually(t, 5*time.Second, "100 requests held", func() bool { return hold.inFlight.Load() == 100 })
+	wait.For(t, 5*time.Second, "100 requests held", func() bool { return hold.inFlight.Load() == 100 })
 	time.Sleep(100 * time.Millisecond)
 	if n := hold.inFlight.Load(); n != 100 {
 		t.Errorf("%d requests reached the backend, want 100", n)
@@ -329,7 +330,7 @@ func TestSecurityHTTP2RapidReset(t *testing.T) {
 	default:
 		t.Logf("%d streams opened and reset; %d reached the backend", sent, hold.total.Load())
 	}
-	eventually(t, 5*time.Second, "the reset requests to end", func() bool { return hold.inFlight.Load() == 0 })
+	wait.For(t, 5*time.Second, "the reset requests to end", func() bool { return hold.inFlight.Load() == 0 })
 }
 
 // TestSecurityHTTP2ContinuationFlood (S12, CVE-2023-45288): a HEADERS

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/meshgate/meshgate/internal/ir"
+	"github.com/meshgate/meshgate/internal/testutil/wait"
 )
 
 // oneRecorder is a gateway whose only route ("/") goes to one recording
@@ -256,7 +257,7 @@ func TestSecurityRequestSmuggling(t *testing.T) {
 		if res.status != http.StatusBadRequest || !res.closed {
 			t.Errorf("got %v, want 400 and closed", res)
 		}
-		eventually(t, 5*time.Second, "the backend to see the aborted body", func() bool { return be.count() == 1 })
+		wait.For(t, 5*time.Second, "the backend to see the aborted body", func() bool { return be.count() == 1 })
 		if r := be.last(t); r.BodyErr == nil {
 			t.Errorf("the backend got a complete request: %+v", r)
 		}

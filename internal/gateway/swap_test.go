@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/internal/ir"
+	"github.com/meshgate/meshgate/internal/testutil/wait"
 )
 
 // goroutinesIn counts goroutines whose stack mentions fn.
@@ -38,7 +39,7 @@ func TestSwapKeepsConnectingClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	eventually(t, 5*time.Second, "the gateway to wait for the first byte", func() bool {
+	wait.For(t, 5*time.Second, "the gateway to wait for the first byte", func() bool {
 		return goroutinesIn("gateway.sniff(") > before
 	})
 

@@ -12,6 +12,7 @@ import (
 	"github.com/meshgate/meshgate/internal/ir"
 	"github.com/meshgate/meshgate/internal/testutil/certs"
 	"github.com/meshgate/meshgate/internal/testutil/echo"
+	"github.com/meshgate/meshgate/internal/testutil/wait"
 )
 
 const gwName = "gw.example" // the name the gateway's certificate carries
@@ -180,7 +181,7 @@ func TestTLSCertificateRotation(t *testing.T) {
 	start := time.Now()
 	want := rotated.Cert.SerialNumber.String()
 	// The files are checked every tlsfiles.CheckEvery (2 s).
-	eventually(t, 10*time.Second, "the rotated certificate", func() bool { return served() == want })
+	wait.For(t, 10*time.Second, "the rotated certificate", func() bool { return served() == want })
 	t.Logf("rotated certificate served after %v", time.Since(start).Round(10*time.Millisecond))
 	expectOK(t, tlsClient(t, f.ca, nil, false), httpsURL(cfg.Listeners[0].Port, "/after-rotation"))
 }

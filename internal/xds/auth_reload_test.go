@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/meshgate/meshgate/internal/testutil/certs"
+	"github.com/meshgate/meshgate/internal/testutil/wait"
 )
 
 // testRecheck is how often the reload tests' files are looked at.
@@ -107,7 +108,7 @@ func TestTokensFileReload(t *testing.T) {
 	c.until(5*time.Second, "edge's listener with the last good tokens", func() bool { return c.hasListenerOn(8082) })
 	refusedBeforeAnything(t, conn, bearer(tokenA), gwA, codes.Unauthenticated)
 	sp.quiet(100*time.Millisecond, "prod's stream after a broken tokens file")
-	eventually(t, "the reload failure in the log", func() bool {
+	wait.For(t, 5*time.Second, "the reload failure in the log", func() bool {
 		return strings.Contains(a.log.String(), `files="xDS tokens"`) && strings.Contains(a.log.String(), "keeping the last good version")
 	})
 
@@ -121,7 +122,7 @@ func TestTokensFileReload(t *testing.T) {
 
 	// A token added back works again.
 	rewrite(t, tokensFile, tokensJSON(tokenEntry("a", tokenA, gwA)))
-	eventually(t, "a's token back", func() bool { return a.srv.auth.tokens.Len() == 1 && hasToken(a.srv.auth.tokens, tokenA) })
+	wait.For(t, 5*time.Second, "a's token back", func() bool { return a.srv.auth.tokens.Len() == 1 && hasToken(a.srv.auth.tokens, tokenA) })
 	back := newADS(t, conn, gwA, bearer(tokenA))
 	back.start()
 	back.until(5*time.Second, "a's listener with its token back", func() bool { return back.hasListenerOn(8080) })
@@ -164,7 +165,7 @@ func TestClientCAReload(t *testing.T) {
 
 	// Both CAs: the new one is accepted, the old stream goes on.
 	rewrite(t, caFile, append(append([]byte{}, oldCA.CertPEM...), newCA.CertPEM...))
-	eventually(t, "the new CA accepted", func() bool {
+	wait.For(t, 5*time.Second, "the new CA accepted", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		return callFetchSecretsErr(ctx, a, newLeaf) == codes.OK
@@ -191,7 +192,7 @@ func TestClientCAReload(t *testing.T) {
 		t.Errorf("the new CA after a damaged bundle: %v", code)
 	}
 	sn.quiet(100*time.Millisecond, "the new CA's stream after a damaged bundle")
-	eventually(t, "the reload failure in the log", func() bool {
+	wait.For(t, 5*time.Second, "the reload failure in the log", func() bool {
 		return strings.Contains(a.log.String(), `files="xDS client CA"`) && strings.Contains(a.log.String(), "keeping the last good version")
 	})
 }
@@ -225,7 +226,7 @@ func TestLiveStreamsEnd(t *testing.T) {
 		t.Errorf("%d streams tracked, watching %v; want 1, true", n, running)
 	}
 	s.close()
-	eventually(t, "the stream untracked", func() bool { n, running := live(); return n == 0 && !running })
+	wait.For(t, 5*time.Second, "the stream untracked", func() bool { n, running := live(); return n == 0 && !running })
 }
 
 // Errors of a tokens file never quote it: a reload failure is logged.

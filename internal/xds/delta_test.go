@@ -10,6 +10,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"github.com/meshgate/meshgate/internal/testutil/wait"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -135,7 +136,7 @@ func TestDelta(t *testing.T) {
 
 	h.updateGatewayRoute("m", "gw", "color", "/paint", "color.local")
 	c.until(5*time.Second, "the new route", func() bool { return hasPrefix(&adsClient{res: c.res}, "/paint") })
-	eventually(t, "two ACKs of routes counted", func() bool {
+	wait.For(t, 5*time.Second, "two ACKs of routes counted", func() bool {
 		return testutil.ToFloat64(h.srv.m.acks.WithLabelValues("RouteConfiguration")) >= 2
 	})
 }

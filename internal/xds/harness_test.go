@@ -253,18 +253,6 @@ func (h *harness) waitGateway(name string) *gatewayView {
 
 var errTimeout = errors.New("timed out")
 
-// eventually waits up to 5 s for cond.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // withRealEnvoy runs the server on translate/envoy instead of the stub.
 func withRealEnvoy(c *Config) {
 	c.Envoy = func(g *ir.Gateway) (*EnvoyResources, error) {

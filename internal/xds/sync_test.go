@@ -17,6 +17,7 @@ import (
 
 	"github.com/meshgate/meshgate/internal/ir"
 	"github.com/meshgate/meshgate/internal/store"
+	"github.com/meshgate/meshgate/internal/testutil/wait"
 )
 
 // A change to one gateway pushes nothing to another gateway's proxies.
@@ -64,7 +65,7 @@ func TestTranslationErrorKeepsLastGood(t *testing.T) {
 	if got := testutil.ToFloat64(errs); got != 1 {
 		t.Errorf("translation errors after an unrelated change: %v, want 1", got)
 	}
-	eventually(t, "the error in /debug/xds", func() bool {
+	wait.For(t, 5*time.Second, "the error in /debug/xds", func() bool {
 		d := h.srv.DebugState()
 		return len(d.Gateways) == 1 && strings.Contains(d.Gateways[0].Error, "told to fail")
 	})
@@ -72,7 +73,7 @@ func TestTranslationErrorKeepsLastGood(t *testing.T) {
 	h.stub.fail.Store(false)
 	h.updateGatewayRoute("m", "gw", "color", "/brush", "color.local")
 	c.until(5*time.Second, "the fixed config", func() bool { return hasPrefix(c, "/brush") })
-	eventually(t, "the error to be cleared in /debug/xds", func() bool { return h.srv.DebugState().Gateways[0].Error == "" })
+	wait.For(t, 5*time.Second, "the error to be cleared in /debug/xds", func() bool { return h.srv.DebugState().Gateways[0].Error == "" })
 }
 
 // In-process writers can kick the loop instead of waiting for a poll.

@@ -36,6 +36,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/meshgate/meshgate/internal/testutil/logbuf"
+	"github.com/meshgate/meshgate/internal/testutil/wait"
 )
 
 // stAuthority is the :authority of the raw client's requests.
@@ -619,18 +620,6 @@ func stRecv[T any](t testing.TB, ch <-chan T, d time.Duration, what string) T {
 	}
 }
 
-// stEventually polls cond until it holds, failing after d.
-func stEventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func stOK(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }
 
 // stCounter counts a handler's concurrent and total runs.
@@ -1171,7 +1160,7 @@ func TestServerMaxConcurrentStreams(t *testing.T) {
 					t.Errorf("stream %d: %d %q reset %v %v", id, r.status, r.body, r.reset, r.code)
 				}
 			}
-			stEventually(t, 2*time.Second, "handlers to finish", func() bool { return cnt.running.Load() == 0 })
+			wait.For(t, 2*time.Second, "handlers to finish", func() bool { return cnt.running.Load() == 0 })
 			r := cl.response(cl.get("/after"), 2*time.Second)
 			if r.status != 200 || string(r.body) != "done" {
 				t.Errorf("new stream after the release: %d %q reset %v %v", r.status, r.body, r.reset, r.code)
@@ -1334,7 +1323,7 @@ func TestServerRapidResetFlood(t *testing.T) {
 	} else {
 		close(stopDrain)
 		<-drained
-		stEventually(t, 3*time.Second, "flood handlers to finish", func() bool { return cnt.running.Load() == 0 })
+		wait.For(t, 3*time.Second, "flood handlers to finish", func() bool { return cnt.running.Load() == 0 })
 		r := cl.response(cl.get("/after"), 3*time.Second)
 		if r.status != 200 || string(r.body) != "ok" {
 			t.Fatalf("request after the flood: %d %q reset %v %v", r.status, r.body, r.reset, r.code)
@@ -1345,7 +1334,7 @@ func TestServerRapidResetFlood(t *testing.T) {
 		t.Errorf("%d handlers ran at once, want at most 100", m)
 	}
 	// The server still serves others.
-	stEventually(t, 3*time.Second, "flood handlers to finish", func() bool { return cnt.running.Load() == 0 })
+	wait.For(t, 3*time.Second, "flood handlers to finish", func() bool { return cnt.running.Load() == 0 })
 	cl2 := stDial(t, ts.addr)
 	if r := cl2.response(cl2.get("/other"), 2*time.Second); r.status != 200 || string(r.body) != "ok" {
 		t.Errorf("another connection after the flood: %d", r.status)
@@ -1831,7 +1820,7 @@ func TestServerHandlerPanic(t *testing.T) {
 				t.Errorf("request after the panic: %d %q", r2.status, r2.body)
 			}
 			if tc.logged != "" {
-				stEventually(t, time.Second, "the panic to be logged", func() bool { return strings.Contains(ts.log.String(), tc.logged) })
+				wait.For(t, time.Second, "the panic to be logged", func() bool { return strings.Contains(ts.log.String(), tc.logged) })
 			} else {
 				time.Sleep(50 * time.Millisecond)
 				if l := ts.log.String(); strings.Contains(l, "abort Handler") || strings.Contains(strings.ToLower(l), "panic") {
