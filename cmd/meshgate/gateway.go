@@ -18,7 +18,6 @@ import (
 	"github.com/meshgate/meshgate/internal/gateway/configclient"
 	"github.com/meshgate/meshgate/internal/gateway/metrics"
 	"github.com/meshgate/meshgate/internal/gateway/run"
-	"github.com/meshgate/meshgate/internal/service"
 	"github.com/meshgate/meshgate/internal/store"
 )
 
@@ -127,7 +126,7 @@ func parseGatewayFlags(args []string) (*gatewayFlags, error) {
 
 // gatewayResource checks a resource ARN and returns its short form.
 func gatewayResource(arn string) (string, error) {
-	k, _, _, err := service.ParseResource(arn)
+	k, _, _, err := store.ParseResource(arn)
 	if err != nil || k.Kind != store.KindVirtualGateway {
 		return "", fmt.Errorf("resource %q is not a virtual gateway: want arn:aws:appmesh:REGION:ACCOUNT:mesh/MESH/virtualGateway/NAME or mesh/MESH/virtualGateway/NAME", arn)
 	}

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/meshgate/meshgate/internal/appmesh"
-	"github.com/meshgate/meshgate/internal/service"
 	"github.com/meshgate/meshgate/internal/store"
 )
 
@@ -49,7 +48,7 @@ func Resource(region, account string, op *appmesh.Operation, in appmesh.Input) s
 	default: // the lists of a mesh's children
 		key.Kind, key.Name = store.KindMesh, key.Mesh
 	}
-	return service.ARN(region, account, key)
+	return store.ARN(region, account, key)
 }
 
 // parentName is the virtual router of a route or the virtual gateway of a

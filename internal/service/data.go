@@ -13,7 +13,7 @@ const (
 
 func (s *Service) metadata(r store.Record) *appmesh.ResourceMetadata {
 	return &appmesh.ResourceMetadata{
-		Arn:           new(ARN(s.cfg.Region, r.ResourceOwner, r.Key)),
+		Arn:           new(store.ARN(s.cfg.Region, r.ResourceOwner, r.Key)),
 		CreatedAt:     appmesh.NewTimestamp(r.CreatedAt),
 		LastUpdatedAt: appmesh.NewTimestamp(r.LastUpdatedAt),
 		MeshOwner:     new(r.MeshOwner),
@@ -28,7 +28,7 @@ func (s *Service) metadata(r store.Record) *appmesh.ResourceMetadata {
 func spec[S any](r store.Record) (*S, error) {
 	sp, err := decodeSpec[S](r)
 	if err != nil {
-		return nil, appmesh.InternalServerError("stored spec of %s cannot be read", ResourcePath(r.Key))
+		return nil, appmesh.InternalServerError("stored spec of %s cannot be read", store.ResourcePath(r.Key))
 	}
 	return sp, nil
 }
@@ -42,7 +42,7 @@ type refFields struct {
 
 func (s *Service) ref(r store.Record) refFields {
 	return refFields{
-		arn: new(ARN(s.cfg.Region, r.ResourceOwner, r.Key)), mesh: new(r.Mesh),
+		arn: new(store.ARN(s.cfg.Region, r.ResourceOwner, r.Key)), mesh: new(r.Mesh),
 		meshOwner: new(r.MeshOwner), resourceOwner: new(r.ResourceOwner),
 		createdAt: appmesh.NewTimestamp(r.CreatedAt), lastUpdatedAt: appmesh.NewTimestamp(r.LastUpdatedAt),
 		version: new(r.Version),

@@ -268,7 +268,7 @@ func (s *Service) list(ctx context.Context, op string, scope store.Key, kind sto
 	if err != nil {
 		return nil, nil, err
 	}
-	listID := string(kind) + "/" + ResourcePath(scope)
+	listID := string(kind) + "/" + store.ResourcePath(scope)
 	if kind == store.KindMesh {
 		listID = "meshes"
 	}
@@ -290,7 +290,7 @@ func (s *Service) list(ctx context.Context, op string, scope store.Key, kind sto
 			return err
 		}
 		parent := ""
-		if parentKind(kind) != "" {
+		if store.ParentKind(kind) != "" {
 			parent = scope.Name
 		}
 		recs, err = tx.List(ctx, kind, scope.Mesh, parent, after, n+1)
@@ -322,7 +322,7 @@ func checkToken(tok *string) error {
 // such a name would give an ARN that names another resource, or none.
 func checkName(k store.Key) error {
 	for _, n := range []struct{ field, value string }{
-		{"meshName", k.Mesh}, {string(parentKind(k.Kind)) + "Name", k.Parent}, {string(k.Kind) + "Name", k.Name},
+		{"meshName", k.Mesh}, {string(store.ParentKind(k.Kind)) + "Name", k.Parent}, {string(k.Kind) + "Name", k.Name},
 	} {
 		if strings.Contains(n.value, "/") {
 			return appmesh.BadRequest("%s %q must not contain \"/\"", n.field, n.value)
@@ -351,7 +351,7 @@ func (s *Service) parents(ctx context.Context, tx store.Tx, key store.Key, meshO
 	if err := s.visible(ctx, key.Mesh, meshOwner, mesh.MeshOwner); err != nil {
 		return mesh, nil, err
 	}
-	pk := parentKind(key.Kind)
+	pk := store.ParentKind(key.Kind)
 	if pk == "" {
 		return mesh, nil, nil
 	}
@@ -397,7 +397,7 @@ func describeKey(k store.Key) string {
 	case k.Kind == store.KindMesh:
 		return "Mesh with name " + k.Mesh
 	case k.Parent != "":
-		return kindTitle(k.Kind) + " with name " + k.Name + " under " + kindTitle(parentKind(k.Kind)) + " " + k.Parent + " in mesh " + k.Mesh
+		return kindTitle(k.Kind) + " with name " + k.Name + " under " + kindTitle(store.ParentKind(k.Kind)) + " " + k.Parent + " in mesh " + k.Mesh
 	default:
 		return kindTitle(k.Kind) + " with name " + k.Name + " under mesh " + k.Mesh
 	}

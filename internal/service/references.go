@@ -30,7 +30,7 @@ func ports(ls []listener) []int64 {
 func decodeSpec[S any](r store.Record) (*S, error) {
 	s := new(S)
 	if err := json.Unmarshal(r.Spec, s); err != nil {
-		return nil, fmt.Errorf("stored spec of %s: %w", ResourcePath(r.Key), err)
+		return nil, fmt.Errorf("stored spec of %s: %w", store.ResourcePath(r.Key), err)
 	}
 	return s, nil
 }

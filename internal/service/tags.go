@@ -37,7 +37,7 @@ func mergeTags(cur []store.Tag, add []appmesh.TagRef) []store.Tag {
 // tagged finds the resource an ARN names: in this server's region, owned
 // by the ARN's account, in a mesh the caller may see.
 func (s *Service) tagged(ctx context.Context, tx store.Tx, arn string) (store.Record, error) {
-	key, region, account, err := ParseResource(arn)
+	key, region, account, err := store.ParseResource(arn)
 	if err != nil || region == "" {
 		return store.Record{}, appmesh.BadRequest("resourceArn %q is not a valid App Mesh ARN", arn)
 	}

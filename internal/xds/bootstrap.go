@@ -25,7 +25,6 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/meshgate/meshgate/internal/service"
 	"github.com/meshgate/meshgate/internal/store"
 )
 
@@ -83,7 +82,7 @@ const DefaultCAFile = "/etc/ssl/certs/ca-certificates.crt"
 // static cluster xds_cluster (HTTP/2), LDS and CDS through ADS (RDS, EDS
 // and SDS then follow by reference), and the admin interface on loopback.
 func Bootstrap(o BootstrapOptions) (*bootstrapv3.Bootstrap, error) {
-	k, _, _, err := service.ParseResource(o.Resource)
+	k, _, _, err := store.ParseResource(o.Resource)
 	if err != nil || k.Kind != store.KindVirtualGateway {
 		return nil, fmt.Errorf("--resource %q: want a virtual gateway ARN, mesh/MESH/virtualGateway/NAME or arn:aws:appmesh:REGION:ACCOUNT:mesh/MESH/virtualGateway/NAME", o.Resource)
 	}

@@ -7,7 +7,6 @@ import (
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 
 	"github.com/meshgate/meshgate/internal/model"
-	"github.com/meshgate/meshgate/internal/service"
 	"github.com/meshgate/meshgate/internal/store"
 )
 
@@ -37,7 +36,7 @@ func (id identity) claim(nodeID string) (model.GatewayKey, string, error) {
 	if nodeID == "" {
 		return model.GatewayKey{}, "", fmt.Errorf("node.id is empty: set it to the virtual gateway's ARN, %s", id.forms())
 	}
-	k, region, owner, err := service.ParseResource(nodeID)
+	k, region, owner, err := store.ParseResource(nodeID)
 	if err != nil {
 		return model.GatewayKey{}, "", fmt.Errorf("node.id %q is not a virtual gateway ARN: want %s", nodeID, id.forms())
 	}
