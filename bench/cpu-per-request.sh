@@ -7,14 +7,14 @@
 # it counts the work done per request, not how much CPU the peer got.
 #   bench/cpu-per-request.sh [rounds] [PEER...]
 # PEER: nginx | goproxy | NAME=/path/to/meshgate (default: nginx goproxy
-# meshgate=/tmp/bench-bin/meshgate). Prints one line per run and medians.
+# meshgate=/tmp/bench-bin/meshgate-gateway, built by bench/gateway.sh). Prints one line per run and medians.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 harness=${BENCH_HARNESS:-$here/../../shared/bench}
 rounds=${1:-3}
 shift || true
 peers=("$@")
-[ ${#peers[@]} -eq 0 ] && peers=(nginx goproxy meshgate=/tmp/bench-bin/meshgate)
+[ ${#peers[@]} -eq 0 ] && peers=(nginx goproxy meshgate=/tmp/bench-bin/meshgate-gateway)
 secs=${SECS:-5}
 hz=$(getconf CLK_TCK)
 run=$(mktemp -d /tmp/cpu-per-req.XXXXXX)

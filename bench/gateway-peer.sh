@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs meshgate gateway as a peer of ../shared/bench/run.sh: the harness's
+# Runs the gateway (meshgate-gateway, or MESHGATE=/path/to/meshgate for
+# `meshgate gateway`: both take `gateway` first) as a peer of ../shared/bench/run.sh: the harness's
 # job (GET /color/ -> upstream "/", Host: color.local) as a virtual gateway
 # with one http2 listener (HTTP/1.1 and h2c prior knowledge on one port), a
 # gateway route on prefix /color/ to virtual service color.local, whose
@@ -14,7 +15,7 @@
 # last one in priority order (issue 5's "realistic route table").
 set -euo pipefail
 : "${PORT:?}" "${UPSTREAM:?}" "${RUN:?}"
-MESHGATE=${MESHGATE:-/tmp/bench-bin/meshgate}
+MESHGATE=${MESHGATE:-/tmp/bench-bin/meshgate-gateway}
 ROUTES=${ROUTES:-1}
 up_host=${UPSTREAM%:*}
 up_port=${UPSTREAM##*:}

@@ -21,12 +21,11 @@ import (
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"github.com/meshgate/meshgate/internal/xds/gwconfig"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-
-	"github.com/meshgate/meshgate/internal/xds"
 )
 
 // kind is what a load client imitates.
@@ -186,8 +185,8 @@ func (c *client) session(ctx context.Context) error {
 		return stream.Send(req)
 	}
 	if c.kind == gatewayKind {
-		c.setNeed(xds.GatewayConfigType, true)
-		if err := send(xds.GatewayConfigType, []string{c.nodeID}); err != nil {
+		c.setNeed(gwconfig.Type, true)
+		if err := send(gwconfig.Type, []string{c.nodeID}); err != nil {
 			return err
 		}
 	} else {

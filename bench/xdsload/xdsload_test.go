@@ -6,8 +6,7 @@ import (
 	"time"
 
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
-
-	"github.com/meshgate/meshgate/internal/xds"
+	"github.com/meshgate/meshgate/internal/xds/gwconfig"
 )
 
 // TestLoadToolSmall runs the whole tool small: a real meshgate server, 50
@@ -124,7 +123,7 @@ func TestConverged(t *testing.T) {
 
 func gcType(c *client) string {
 	if c.kind == gatewayKind {
-		return xds.GatewayConfigType
+		return gwconfig.Type
 	}
 	return resource.RouteType
 }

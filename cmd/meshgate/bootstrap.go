@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/meshgate/meshgate/internal/cli"
 	"github.com/meshgate/meshgate/internal/xds"
 )
 
@@ -34,7 +35,7 @@ func envoyBootstrap(args []string, out, notes io.Writer) error {
 		"the virtual gateway Envoy runs as (node.id): mesh/MESH/virtualGateway/NAME or its full ARN (env APPMESH_RESOURCE_ARN)")
 	fs.StringVar(&o.Cluster, "cluster", os.Getenv("APPMESH_RESOURCE_CLUSTER"),
 		"node.cluster, the name in Envoy's stats (default: --resource) (env APPMESH_RESOURCE_CLUSTER)")
-	fs.StringVar(&o.XDS, "xds", envString("APPMESH_XDS_ENDPOINT", "127.0.0.1:7071"),
+	fs.StringVar(&o.XDS, "xds", cli.EnvString("APPMESH_XDS_ENDPOINT", "127.0.0.1:7071"),
 		"the meshgate xDS server: host:port, or unix:///path/to/xds.sock (env APPMESH_XDS_ENDPOINT)")
 	adminPort, err := envInt("ENVOY_ADMIN_ACCESS_PORT", 9901)
 	if err != nil {
@@ -45,15 +46,15 @@ func envoyBootstrap(args []string, out, notes io.Writer) error {
 	fs.StringVar(&o.CAFile, "xds-ca", xds.DefaultCAFile, "CA bundle Envoy trusts for --xds-tls, as a path inside Envoy's file system")
 	fs.StringVar(&o.SDSSocket, "sds-socket", os.Getenv("APPMESH_SDS_SOCKET_PATH"),
 		"unix socket of a local SDS server (SPIRE agent, say): adds the cluster static_cluster_sds_unix_socket (env APPMESH_SDS_SOCKET_PATH)")
-	fs.StringVar(&o.CertFile, "xds-cert", envString("MESHGATE_XDS_CERT", ""),
+	fs.StringVar(&o.CertFile, "xds-cert", cli.EnvString("MESHGATE_XDS_CERT", ""),
 		"PEM client certificate chain Envoy presents to the server (its --xds-auth mtls), as a path inside Envoy's file system; "+
 			"needs --xds-tls and --xds-key (env MESHGATE_XDS_CERT)")
-	fs.StringVar(&o.KeyFile, "xds-key", envString("MESHGATE_XDS_KEY", ""),
+	fs.StringVar(&o.KeyFile, "xds-key", cli.EnvString("MESHGATE_XDS_KEY", ""),
 		"PEM private key of --xds-cert, as a path inside Envoy's file system (env MESHGATE_XDS_KEY)")
-	fs.StringVar(&o.CertSDSFile, "xds-cert-sds", envString("MESHGATE_XDS_CERT_SDS", ""),
+	fs.StringVar(&o.CertSDSFile, "xds-cert-sds", cli.EnvString("MESHGATE_XDS_CERT_SDS", ""),
 		"also write, at this path (Envoy's file system), a file-based SDS secret naming --xds-cert and --xds-key, and have the "+
 			"bootstrap read them through it: Envoy then uses a certificate rotated by a file move without a restart (env MESHGATE_XDS_CERT_SDS)")
-	tokenFile := fs.String("xds-token-file", envString("MESHGATE_XDS_TOKEN_FILE", ""),
+	tokenFile := fs.String("xds-token-file", cli.EnvString("MESHGATE_XDS_TOKEN_FILE", ""),
 		"file holding a bearer token for the server (its --xds-auth token), read now and written into the bootstrap; "+
 			"needs --xds-tls or a loopback server (env MESHGATE_XDS_TOKEN_FILE)")
 	output := fs.String("output", "", "write the bootstrap to this file instead of standard output: mode 0600 when it holds a token, else 0644")

@@ -4,14 +4,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"strconv"
 	"strings"
 
+	"github.com/meshgate/meshgate/internal/cli"
 	"github.com/meshgate/meshgate/internal/service"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // serverFlags are the settings of `meshgate server` and `meshgate up`.
@@ -40,14 +38,6 @@ type serverFlags struct {
 	gateways          bool
 	gatewayListenHost string
 	adminListen       string // "" disables the admin server
-}
-
-// envString returns the environment variable's value, or def when unset.
-func envString(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
 }
 
 // envInt is envString for integers.
@@ -79,53 +69,53 @@ func (f quotaFlag) Set(v string) error {
 func parseServerFlags(cmd string, args []string) (*serverFlags, error) {
 	f := &serverFlags{quotas: service.DefaultQuotas()}
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	fs.StringVar(&f.apiListen, "api-listen", envString("MESHGATE_API_LISTEN", "127.0.0.1:7070"),
+	fs.StringVar(&f.apiListen, "api-listen", cli.EnvString("MESHGATE_API_LISTEN", "127.0.0.1:7070"),
 		"address of the App Mesh API (env MESHGATE_API_LISTEN)")
-	fs.StringVar(&f.store, "store", envString("MESHGATE_STORE", "sqlite:meshgate-data/meshgate.db"),
+	fs.StringVar(&f.store, "store", cli.EnvString("MESHGATE_STORE", "sqlite:meshgate-data/meshgate.db"),
 		"where resources are kept: sqlite:PATH (env MESHGATE_STORE)")
-	fs.StringVar(&f.region, "region", envString("MESHGATE_REGION", "us-east-1"),
+	fs.StringVar(&f.region, "region", cli.EnvString("MESHGATE_REGION", "us-east-1"),
 		"region used in ARNs (env MESHGATE_REGION)")
-	fs.StringVar(&f.accountID, "account-id", envString("MESHGATE_ACCOUNT_ID", "000000000000"),
+	fs.StringVar(&f.accountID, "account-id", cli.EnvString("MESHGATE_ACCOUNT_ID", "000000000000"),
 		"12-digit account of unauthenticated callers (--auth none), the owner in their ARNs, meshOwner and resourceOwner; with --auth sigv4 each credential acts for its own accountId (env MESHGATE_ACCOUNT_ID)")
-	fs.StringVar(&f.auth, "auth", envString("MESHGATE_AUTH", ""),
+	fs.StringVar(&f.auth, "auth", cli.EnvString("MESHGATE_AUTH", ""),
 		"API authentication: sigv4 (AWS Signature Version 4 against --credentials, with their policies) or none (any caller); default sigv4 for server, none for up unless --credentials is given (env MESHGATE_AUTH)")
-	fs.StringVar(&f.credentials, "credentials", envString("MESHGATE_CREDENTIALS", ""),
+	fs.StringVar(&f.credentials, "credentials", cli.EnvString("MESHGATE_CREDENTIALS", ""),
 		"JSON file of the API's access keys and their policies, reloaded on SIGHUP and when it changes; see docs/security.md (env MESHGATE_CREDENTIALS)")
-	fs.StringVar(&f.meshShares, "mesh-shares", envString("MESHGATE_MESH_SHARES", ""),
+	fs.StringVar(&f.meshShares, "mesh-shares", cli.EnvString("MESHGATE_MESH_SHARES", ""),
 		"JSON file of meshes shared with other accounts (what AWS RAM did for App Mesh), reloaded on SIGHUP and when it changes; needs --auth sigv4; see docs/security.md (env MESHGATE_MESH_SHARES)")
 	fs.Var(quotaFlag{&f.quotas}, "quota",
 		"change a service quota, name=value, repeatable or comma-separated (env MESHGATE_QUOTAS); names: "+strings.Join(service.QuotaNames(), ", "))
-	fs.StringVar(&f.logLevel, "log-level", envString("MESHGATE_LOG_LEVEL", "info"),
+	fs.StringVar(&f.logLevel, "log-level", cli.EnvString("MESHGATE_LOG_LEVEL", "info"),
 		"debug, info, warn or error (env MESHGATE_LOG_LEVEL)")
-	fs.StringVar(&f.logFormat, "log-format", envString("MESHGATE_LOG_FORMAT", "text"),
+	fs.StringVar(&f.logFormat, "log-format", cli.EnvString("MESHGATE_LOG_FORMAT", "text"),
 		"text or json (env MESHGATE_LOG_FORMAT)")
-	fs.StringVar(&f.xdsListen, "xds-listen", envString("MESHGATE_XDS_LISTEN", "127.0.0.1:7071"),
+	fs.StringVar(&f.xdsListen, "xds-listen", cli.EnvString("MESHGATE_XDS_LISTEN", "127.0.0.1:7071"),
 		"address of the xDS (ADS) server for Envoy and meshgate gateways; empty disables it (env MESHGATE_XDS_LISTEN)")
 	socketDefault := ""
 	if cmd == "up" {
 		socketDefault = "meshgate-data/xds.sock"
 	}
-	fs.StringVar(&f.xdsSocket, "xds-socket", envString("MESHGATE_XDS_SOCKET", socketDefault),
+	fs.StringVar(&f.xdsSocket, "xds-socket", cli.EnvString("MESHGATE_XDS_SOCKET", socketDefault),
 		"unix socket the xDS server also listens on, always plaintext (APPMESH_XDS_ENDPOINT=unix://PATH); empty disables it (env MESHGATE_XDS_SOCKET)")
 	gatewaysDefault, gwHost := "false", ""
 	if cmd == "up" {
 		gatewaysDefault, gwHost = "true", "127.0.0.1"
 	}
-	gw, err := strconv.ParseBool(envString("MESHGATE_GATEWAYS", gatewaysDefault))
+	gw, err := strconv.ParseBool(cli.EnvString("MESHGATE_GATEWAYS", gatewaysDefault))
 	if err != nil {
 		return nil, fmt.Errorf("MESHGATE_GATEWAYS: %w", err)
 	}
 	fs.BoolVar(&f.gateways, "gateways", gw,
 		"also run a gateway for every virtual gateway in the store, started, reconfigured and stopped with them (default true for up; env MESHGATE_GATEWAYS)")
-	fs.StringVar(&f.gatewayListenHost, "gateway-listen-host", envString("MESHGATE_GATEWAY_LISTEN_HOST", gwHost),
+	fs.StringVar(&f.gatewayListenHost, "gateway-listen-host", cli.EnvString("MESHGATE_GATEWAY_LISTEN_HOST", gwHost),
 		"address the in-process gateways' listeners bind to; empty = all interfaces (default 127.0.0.1 for up; env MESHGATE_GATEWAY_LISTEN_HOST)")
-	fs.StringVar(&f.xdsTLSCert, "xds-tls-cert", envString("MESHGATE_XDS_TLS_CERT", ""),
+	fs.StringVar(&f.xdsTLSCert, "xds-tls-cert", cli.EnvString("MESHGATE_XDS_TLS_CERT", ""),
 		"PEM certificate (chain) of the xDS TCP listener; with --xds-tls-key it serves TLS (env MESHGATE_XDS_TLS_CERT)")
-	fs.StringVar(&f.apiTLSCert, "api-tls-cert", envString("MESHGATE_API_TLS_CERT", ""),
+	fs.StringVar(&f.apiTLSCert, "api-tls-cert", cli.EnvString("MESHGATE_API_TLS_CERT", ""),
 		"PEM certificate (chain) of the API listener; with --api-tls-key the API is served over HTTPS, the files re-read when they change (env MESHGATE_API_TLS_CERT)")
-	fs.StringVar(&f.apiTLSKey, "api-tls-key", envString("MESHGATE_API_TLS_KEY", ""),
+	fs.StringVar(&f.apiTLSKey, "api-tls-key", cli.EnvString("MESHGATE_API_TLS_KEY", ""),
 		"PEM private key of --api-tls-cert (env MESHGATE_API_TLS_KEY)")
-	fs.StringVar(&f.xdsTLSKey, "xds-tls-key", envString("MESHGATE_XDS_TLS_KEY", ""),
+	fs.StringVar(&f.xdsTLSKey, "xds-tls-key", cli.EnvString("MESHGATE_XDS_TLS_KEY", ""),
 		"PEM private key of --xds-tls-cert (env MESHGATE_XDS_TLS_KEY)")
 	maxProxies, err := envInt("MESHGATE_XDS_MAX_PROXIES", 50)
 	if err != nil {
@@ -133,7 +123,7 @@ func parseServerFlags(cmd string, args []string) (*serverFlags, error) {
 	}
 	fs.IntVar(&f.xdsMaxProxies, "xds-max-proxies", maxProxies,
 		"proxies one virtual gateway may have connected; more are refused with RESOURCE_EXHAUSTED; 0 = no limit (env MESHGATE_XDS_MAX_PROXIES)")
-	fs.StringVar(&f.adminListen, "admin-listen", envString("MESHGATE_ADMIN_LISTEN", "127.0.0.1:7072"),
+	fs.StringVar(&f.adminListen, "admin-listen", cli.EnvString("MESHGATE_ADMIN_LISTEN", "127.0.0.1:7072"),
 		"address of the admin server (/ready, /metrics, /debug/xds); empty disables it (env MESHGATE_ADMIN_LISTEN)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: meshgate %s [flags]\n\nFlags:\n", cmd)
@@ -161,27 +151,4 @@ func parseServerFlags(cmd string, args []string) (*serverFlags, error) {
 		return nil, fmt.Errorf("--xds-max-proxies %d: want 0 (no limit) or more", f.xdsMaxProxies)
 	}
 	return f, nil
-}
-
-func newLogger(level, format string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: l}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", format)
-}
-
-// newRegistry is a metrics registry with the Go runtime and process
-// collectors, which every meshgate process exposes.
-func newRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
 }

@@ -9,13 +9,15 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/meshgate/meshgate/internal/cli"
 )
 
 // runInspect prints what the xDS server knows, from its admin server:
 // connected proxies and gateway versions, or one gateway's configuration.
 func runInspect(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	admin := fs.String("admin", envString("MESHGATE_ADMIN_LISTEN", "127.0.0.1:7072"),
+	admin := fs.String("admin", cli.EnvString("MESHGATE_ADMIN_LISTEN", "127.0.0.1:7072"),
 		"the server's admin address, host:port or a URL (env MESHGATE_ADMIN_LISTEN)")
 	res := fs.String("resource", "", "a virtual gateway, mesh/M/virtualGateway/G or its ARN: print its configuration")
 	format := fs.String("format", "ir", "with --resource: ir (meshgate's intermediate representation) or envoy (the Envoy resources)")

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/meshgate/meshgate/internal/api"
+	"github.com/meshgate/meshgate/internal/cli"
 	"github.com/meshgate/meshgate/internal/service"
 	"github.com/meshgate/meshgate/internal/store"
 	"github.com/meshgate/meshgate/internal/store/postgres"
@@ -52,7 +53,7 @@ func runServer(cmd string, args []string) error {
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(f.logLevel, f.logFormat)
+	log, err := cli.NewLogger(f.logLevel, f.logFormat)
 	if err != nil {
 		return err
 	}
@@ -66,7 +67,7 @@ func runServer(cmd string, args []string) error {
 	}
 	defer st.Close()
 
-	reg := newRegistry()
+	reg := cli.NewRegistry()
 	var xsrv *xds.Server
 	apiStore := st
 	xdsAuth, err := f.xdsAuth.config(f, apiAuth.keys, log)

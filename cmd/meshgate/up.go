@@ -9,6 +9,7 @@ import (
 	"github.com/meshgate/meshgate/internal/gateway/configclient"
 	"github.com/meshgate/meshgate/internal/gateway/metrics"
 	"github.com/meshgate/meshgate/internal/gateway/run"
+	"github.com/meshgate/meshgate/internal/gateway/supervisor"
 	"github.com/meshgate/meshgate/internal/model"
 	"github.com/meshgate/meshgate/internal/store"
 )
@@ -17,7 +18,7 @@ import (
 // subscribed to this server's xDS like a separate `meshgate gateway`: over
 // the unix socket when there is one, else over TCP. Their metrics join the
 // server's registry, labelled by virtual gateway.
-func gatewaySupervisor(f *serverFlags, st store.Store, ls *listeners, reg *prometheus.Registry, log *slog.Logger) (*run.Supervisor, error) {
+func gatewaySupervisor(f *serverFlags, st store.Store, ls *listeners, reg *prometheus.Registry, log *slog.Logger) (*supervisor.Supervisor, error) {
 	target := ""
 	switch {
 	case ls.xdsSocket != nil:
@@ -32,7 +33,7 @@ func gatewaySupervisor(f *serverFlags, st store.Store, ls *listeners, reg *prome
 	if err != nil {
 		return nil, err
 	}
-	return &run.Supervisor{
+	return &supervisor.Supervisor{
 		Store:  st,
 		Logger: log,
 		New: func(k model.GatewayKey) run.Config {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/meshgate/meshgate/internal/auth"
+	"github.com/meshgate/meshgate/internal/cli"
 	"github.com/meshgate/meshgate/internal/xds"
 )
 
@@ -20,14 +21,14 @@ type xdsAuthFlags struct {
 
 // addXDSAuthFlags defines the flags. SigV4 uses the API's --credentials.
 func addXDSAuthFlags(fs *flag.FlagSet, a *xdsAuthFlags) {
-	fs.StringVar(&a.mode, "xds-auth", envString("MESHGATE_XDS_AUTH", ""),
+	fs.StringVar(&a.mode, "xds-auth", cli.EnvString("MESHGATE_XDS_AUTH", ""),
 		"how the xDS TCP listener authenticates proxies: none, mtls or token (env MESHGATE_XDS_AUTH; default none, "+
 			"or token when --xds-tokens is set, mtls when only --xds-client-ca is); with mtls or token, SigV4-signed streams "+
 			"(the App Mesh Envoy image) are accepted against --credentials too; the unix socket is never authenticated")
-	fs.StringVar(&a.clientCA, "xds-client-ca", envString("MESHGATE_XDS_CLIENT_CA", ""),
+	fs.StringVar(&a.clientCA, "xds-client-ca", cli.EnvString("MESHGATE_XDS_CLIENT_CA", ""),
 		"PEM CA bundle that signs proxies' client certificates, whose SANs name the gateways they may be; needs --xds-tls-cert; "+
 			"read again when it changes (env MESHGATE_XDS_CLIENT_CA)")
-	fs.StringVar(&a.tokens, "xds-tokens", envString("MESHGATE_XDS_TOKENS", ""),
+	fs.StringVar(&a.tokens, "xds-tokens", cli.EnvString("MESHGATE_XDS_TOKENS", ""),
 		`JSON file of proxies' bearer tokens: {"tokens":[{"token":"...","resources":["mesh/M/virtualGateway/*"]}]}; `+
 			`read again when it changes, closing the streams of a removed token (env MESHGATE_XDS_TOKENS)`)
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/internal/testutil/logbuf"
+	"github.com/meshgate/meshgate/internal/xds/gwconfig"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -578,13 +579,13 @@ func TestGatewayConfigAuthorized(t *testing.T) {
 	a.gateways()
 	conn := a.conn(t, nil)
 	c := newADS(t, conn, gwA, bearer(tokenA))
-	c.request(GatewayConfigType, []string{gwA})
+	c.request(gwconfig.Type, []string{gwA})
 	r, err := c.next(5 * time.Second)
 	if err != nil || len(r.GetResources()) != 1 {
 		t.Fatalf("a's config: %v %v", r, err)
 	}
 	other := newADS(t, conn, gwA, bearer(tokenA))
-	other.request(GatewayConfigType, []string{gwB})
+	other.request(gwconfig.Type, []string{gwB})
 	if st := streamEnd(t, other); st.Code() != codes.PermissionDenied {
 		t.Errorf("b's config: %v", st)
 	}

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/meshgate/meshgate/internal/model"
+	"github.com/meshgate/meshgate/internal/xds/gwconfig"
 )
 
 // callbacks connect go-control-plane's stream events to identity checks,
@@ -147,7 +148,7 @@ func (s *Server) admit(k streamKey, node *core.Node, typeURL string, names []str
 		}
 	}
 
-	if typeURL == GatewayConfigType {
+	if typeURL == gwconfig.Type {
 		// The snapshot is per gateway, so a wildcard can only ever return
 		// the proxy's own GatewayConfig; an explicit other name is refused
 		// rather than silently answered with nothing.

@@ -11,6 +11,7 @@ import (
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/meshgate/meshgate/internal/testutil/wait"
+	"github.com/meshgate/meshgate/internal/xds/gwconfig"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -153,7 +154,7 @@ func TestGatewayConfig(t *testing.T) {
 
 	t.Run("sotw", func(t *testing.T) {
 		c := newADS(t, conn, arnPrefix+name)
-		c.request(GatewayConfigType, []string{name})
+		c.request(gwconfig.Type, []string{name})
 		r, err := c.next(5 * time.Second)
 		if err != nil {
 			t.Fatal(err)
@@ -161,7 +162,7 @@ func TestGatewayConfig(t *testing.T) {
 		if len(r.GetResources()) != 1 {
 			t.Fatalf("%d resources", len(r.GetResources()))
 		}
-		g, version, err := DecodeGatewayConfig(r.GetResources()[0])
+		g, version, err := gwconfig.Decode(r.GetResources()[0])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +177,7 @@ func TestGatewayConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g, _, err = DecodeGatewayConfig(r.GetResources()[0])
+		g, _, err = gwconfig.Decode(r.GetResources()[0])
 		if err != nil || g.Listeners[0].VirtualHosts[0].Routes[0].Match.Prefix != "/paint" {
 			t.Errorf("updated config: %v %+v", err, g.Listeners)
 		}
@@ -184,7 +185,7 @@ func TestGatewayConfig(t *testing.T) {
 
 	t.Run("sotw other gateway", func(t *testing.T) {
 		c := newADS(t, conn, name)
-		c.request(GatewayConfigType, []string{"mesh/m/virtualGateway/other"})
+		c.request(gwconfig.Type, []string{"mesh/m/virtualGateway/other"})
 		if st := streamEnd(t, c); st.Code() != codes.PermissionDenied {
 			t.Errorf("status %v, want PermissionDenied", st)
 		}
@@ -192,9 +193,9 @@ func TestGatewayConfig(t *testing.T) {
 
 	t.Run("delta", func(t *testing.T) {
 		c := newDelta(t, conn, name)
-		c.subscribe(GatewayConfigType, []string{name})
-		c.until(5*time.Second, "the gateway config", func() bool { return len(c.res[GatewayConfigType]) == 1 })
-		g, _, err := DecodeGatewayConfig(c.res[GatewayConfigType][name])
+		c.subscribe(gwconfig.Type, []string{name})
+		c.until(5*time.Second, "the gateway config", func() bool { return len(c.res[gwconfig.Type]) == 1 })
+		g, _, err := gwconfig.Decode(c.res[gwconfig.Type][name])
 		if err != nil || g.Name != "gw" {
 			t.Errorf("decoded %v %v", g, err)
 		}
@@ -202,7 +203,7 @@ func TestGatewayConfig(t *testing.T) {
 
 	t.Run("delta other gateway", func(t *testing.T) {
 		c := newDelta(t, conn, name)
-		c.subscribe(GatewayConfigType, []string{"mesh/m/virtualGateway/other"})
+		c.subscribe(gwconfig.Type, []string{"mesh/m/virtualGateway/other"})
 		_, err := c.stream.Recv()
 		if status.Code(err) != codes.PermissionDenied {
 			t.Errorf("status %v, want PermissionDenied", err)

@@ -31,7 +31,7 @@
 //   - Errors. A translation error keeps the gateway's last good snapshot; a
 //     NACK keeps the proxy on its last good config and nothing is re-sent
 //     until the configuration changes.
-//   - The meshgate gateway's own resource type (GatewayConfigType) lives in
+//   - The meshgate gateway's own resource type (gwconfig.Type) lives in
 //     the same per-gateway snapshot, so it shares identity, versioning and
 //     the ADS stream with the Envoy types.
 package xds

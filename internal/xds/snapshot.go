@@ -5,6 +5,7 @@ import (
 
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	"github.com/meshgate/meshgate/internal/xds/gwconfig"
 )
 
 // snapshot is what the cache holds for one gateway: its Envoy content
@@ -30,7 +31,7 @@ var _ cache.ResourceSnapshot = (*snapshot)(nil)
 // GetVersion returns a type's version, or "" when the snapshot has none of
 // that type (the cache then answers nothing and the watch waits).
 func (s *snapshot) GetVersion(typeURL string) string {
-	if typeURL == GatewayConfigType {
+	if typeURL == gwconfig.Type {
 		return s.configVersion
 	}
 	if s.envoy == nil {
@@ -40,7 +41,7 @@ func (s *snapshot) GetVersion(typeURL string) string {
 }
 
 func (s *snapshot) GetResources(typeURL string) map[string]types.Resource {
-	if typeURL == GatewayConfigType {
+	if typeURL == gwconfig.Type {
 		if s.config == nil {
 			return nil
 		}
@@ -70,7 +71,7 @@ func (s *snapshot) GetResourcesAndTTL(typeURL string) map[string]types.ResourceW
 func (s *snapshot) ConstructVersionMap() error {
 	s.once.Do(func() {
 		s.versionMap = map[string]map[string]string{}
-		all := append([]string{GatewayConfigType}, envoyTypes...)
+		all := append([]string{gwconfig.Type}, envoyTypes...)
 		for _, t := range all {
 			m := map[string]string{}
 			for name, r := range s.GetResources(t) {
@@ -95,7 +96,7 @@ func (s *snapshot) GetVersionMap(typeURL string) map[string]string {
 func (s *snapshot) versions() map[string]string {
 	out := map[string]string{}
 	if s.configVersion != "" {
-		out[GatewayConfigType] = s.configVersion
+		out[gwconfig.Type] = s.configVersion
 	}
 	if s.envoy != nil {
 		for t, v := range s.envoy.versions {

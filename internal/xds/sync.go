@@ -15,6 +15,7 @@ import (
 	"github.com/meshgate/meshgate/internal/model"
 	"github.com/meshgate/meshgate/internal/store"
 	"github.com/meshgate/meshgate/internal/translate"
+	"github.com/meshgate/meshgate/internal/xds/gwconfig"
 )
 
 // syncer keeps the snapshot cache equal to the store. Only its goroutine
@@ -224,7 +225,7 @@ func (y *syncer) rebuild(ctx context.Context, k model.GatewayKey) (found bool, e
 		// change elsewhere in the mesh).
 		return true, nil
 	}
-	cfg, err := NewGatewayConfig(name, g)
+	cfg, err := gwconfig.New(name, g)
 	if err != nil {
 		y.failed(gs, "IR to gateway config", err)
 		return true, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/meshgate/meshgate/internal/ir"
 	"github.com/meshgate/meshgate/internal/store"
 	"github.com/meshgate/meshgate/internal/testutil/wait"
+	"github.com/meshgate/meshgate/internal/xds/gwconfig"
 )
 
 // A change to one gateway pushes nothing to another gateway's proxies.
@@ -139,7 +140,7 @@ func TestAdmin(t *testing.T) {
 			t.Errorf("%s: proxy %+v, gateway version %s", typeName(typ), ti, g.Versions[typ])
 		}
 	}
-	if g.Proxies != 1 || g.IRVersion == "" || g.Versions[GatewayConfigType] != g.IRVersion {
+	if g.Proxies != 1 || g.IRVersion == "" || g.Versions[gwconfig.Type] != g.IRVersion {
 		t.Errorf("gateway: %+v", g)
 	}
 
@@ -167,10 +168,10 @@ func TestAdmin(t *testing.T) {
 	get("/debug/xds/config?resource=mesh/m/virtualGateway/gw&format=yaml", 400)
 }
 
-// DecodeGatewayConfig refuses what it cannot trust.
+// gwconfig.Decode refuses what it cannot trust.
 func TestDecodeGatewayConfig(t *testing.T) {
 	g := &ir.Gateway{Mesh: "m", Name: "gw", Listeners: []ir.Listener{{Port: 8080, Protocol: ir.HTTP}}}
-	msg, err := NewGatewayConfig("mesh/m/virtualGateway/gw", g)
+	msg, err := gwconfig.New("mesh/m/virtualGateway/gw", g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,30 +179,30 @@ func TestDecodeGatewayConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, version, err := DecodeGatewayConfig(&anypb.Any{TypeUrl: GatewayConfigType, Value: b})
+	got, version, err := gwconfig.Decode(&anypb.Any{TypeUrl: gwconfig.Type, Value: b})
 	if err != nil || version != g.Version() || got.Listeners[0].Port != 8080 {
 		t.Fatalf("round trip: %v %s %+v", err, version, got)
 	}
-	if _, _, err := DecodeGatewayConfig(msg); err != nil {
+	if _, _, err := gwconfig.Decode(msg); err != nil {
 		t.Errorf("the message itself: %v", err)
 	}
 
-	other, _ := NewGatewayConfig("mesh/m/virtualGateway/other", g)
+	other, _ := gwconfig.New("mesh/m/virtualGateway/other", g)
 	ob, _ := proto.Marshal(other)
 	tampered := append([]byte{}, b...)
 	tampered[len(tampered)-3] ^= 1 // inside the IR JSON's last characters
 	for name, a := range map[string]*anypb.Any{
 		"wrong type":    {TypeUrl: "type.googleapis.com/envoy.config.cluster.v3.Cluster", Value: b},
-		"garbage":       {TypeUrl: GatewayConfigType, Value: []byte{0xff, 0xff}},
-		"wrong name":    {TypeUrl: GatewayConfigType, Value: ob},
-		"content":       {TypeUrl: GatewayConfigType, Value: tampered},
-		"empty message": {TypeUrl: GatewayConfigType},
+		"garbage":       {TypeUrl: gwconfig.Type, Value: []byte{0xff, 0xff}},
+		"wrong name":    {TypeUrl: gwconfig.Type, Value: ob},
+		"content":       {TypeUrl: gwconfig.Type, Value: tampered},
+		"empty message": {TypeUrl: gwconfig.Type},
 	} {
-		if _, _, err := DecodeGatewayConfig(a); err == nil {
+		if _, _, err := gwconfig.Decode(a); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if _, _, err := DecodeGatewayConfig(nil); err == nil {
+	if _, _, err := gwconfig.Decode(nil); err == nil {
 		t.Error("nil: accepted")
 	}
 }

@@ -57,22 +57,28 @@ func apply(t *testing.T, s scenario.Scenario, srv *server) {
 // TestScenariosWithProcesses runs the reference scenarios (§11 S1–S9 and
 // the feature scenarios) with real processes: a meshgate server, a meshgate
 // gateway configured over xDS, and echo backends on the 127.0.x.y
-// addresses, the configuration created through the API.
+// addresses, the configuration created through the API. Every other
+// scenario's gateway is meshgate-gateway, the gateway alone, so both
+// binaries run the whole path (flags, xDS, serving).
 func TestScenariosWithProcesses(t *testing.T) {
 	all, err := scenario.All()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range all {
+	for i, s := range all {
 		if len(s.Cases) == 0 {
 			continue
+		}
+		command := []string{binary, "gateway"}
+		if i%2 == 1 {
+			command = []string{dataPlane}
 		}
 		t.Run(s.Name, func(t *testing.T) {
 			t.Parallel()
 			srv := startServer(t, t.TempDir())
 			apply(t, s, srv)
 			s.StartBackends(t)
-			gw := startGateway(t, s.Key(), srv.xds)
+			gw := startGatewayOf(t, command, s.Key(), srv.xds)
 			waitReady(t, gw)
 			for _, c := range s.Cases {
 				t.Run(c.Name, func(t *testing.T) { c.Run(t, "127.0.0.1") })

@@ -18,8 +18,9 @@ import (
 	"time"
 )
 
-// binary is the meshgate binary built once for the whole package.
-var binary string
+// binary is the meshgate binary built once for the whole package;
+// dataPlane is meshgate-gateway, the gateway alone.
+var binary, dataPlane string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "meshgate-e2e-")
@@ -27,12 +28,17 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "meshgate")
-	build := exec.Command("go", "build", "-o", binary, "github.com/meshgate/meshgate/cmd/meshgate")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building meshgate:", err)
-		os.Exit(1)
+	binary, dataPlane = filepath.Join(dir, "meshgate"), filepath.Join(dir, "meshgate-gateway")
+	for _, b := range []struct{ out, pkg string }{
+		{binary, "github.com/meshgate/meshgate/cmd/meshgate"},
+		{dataPlane, "github.com/meshgate/meshgate/cmd/meshgate-gateway"},
+	} {
+		build := exec.Command("go", "build", "-o", b.out, b.pkg)
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "building", b.pkg+":", err)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -69,7 +75,15 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 // admin server is up (not until it is ready: see waitReady).
 func startGateway(t *testing.T, resource, xds string, extraEnv ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, "gateway", "--admin-listen", "127.0.0.1:0", "--listen-host", "127.0.0.1", "--drain-time", "0s")
+	return startGatewayOf(t, []string{binary, "gateway"}, resource, xds, extraEnv...)
+}
+
+// startGatewayOf is startGateway with another command: meshgate-gateway,
+// say, the gateway alone.
+func startGatewayOf(t *testing.T, command []string, resource, xds string, extraEnv ...string) *server {
+	t.Helper()
+	args := append(command[1:len(command):len(command)], "--admin-listen", "127.0.0.1:0", "--listen-host", "127.0.0.1", "--drain-time", "0s")
+	cmd := exec.Command(command[0], args...)
 	cmd.Env = append(os.Environ(), append([]string{"APPMESH_RESOURCE_ARN=" + resource, "APPMESH_XDS_ENDPOINT=" + xds}, extraEnv...)...)
 	return startProcess(t, cmd, t.TempDir(), adminLine)
 }

@@ -12,10 +12,9 @@ import (
 
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/meshgate/meshgate/internal/xds/gwconfig"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
-
-	"github.com/meshgate/meshgate/internal/xds"
 )
 
 // call sends one API request and returns its status, error type and body.
@@ -283,7 +282,7 @@ func gatewayConfigVersion(t *testing.T, addr, node, have string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = stream.Send(&discovery.DiscoveryRequest{Node: &core.Node{Id: node}, TypeUrl: xds.GatewayConfigType,
+	err = stream.Send(&discovery.DiscoveryRequest{Node: &core.Node{Id: node}, TypeUrl: gwconfig.Type,
 		ResourceNames: []string{node}, VersionInfo: have})
 	if err != nil {
 		t.Fatal(err)

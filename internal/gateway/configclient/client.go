@@ -24,7 +24,7 @@ import (
 	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/meshgate/meshgate/internal/ir"
-	"github.com/meshgate/meshgate/internal/xds"
+	"github.com/meshgate/meshgate/internal/xds/gwconfig"
 )
 
 // Applier applies a configuration; an error refuses it (NACK).
@@ -138,7 +138,7 @@ func (c *Client) session(ctx context.Context, ep Endpoint) error {
 		return err
 	}
 	node := &core.Node{Id: c.opts.NodeID, Cluster: c.opts.Cluster, UserAgentName: "meshgate-gateway"}
-	req := &discovery.DiscoveryRequest{Node: node, TypeUrl: xds.GatewayConfigType, ResourceNames: []string{c.opts.Resource},
+	req := &discovery.DiscoveryRequest{Node: node, TypeUrl: gwconfig.Type, ResourceNames: []string{c.opts.Resource},
 		VersionInfo: c.st.applied()}
 	if err := stream.Send(req); err != nil {
 		return err
@@ -155,7 +155,7 @@ func (c *Client) session(ctx context.Context, ep Endpoint) error {
 			}
 			return err
 		}
-		ack := &discovery.DiscoveryRequest{TypeUrl: xds.GatewayConfigType, ResourceNames: []string{c.opts.Resource},
+		ack := &discovery.DiscoveryRequest{TypeUrl: gwconfig.Type, ResourceNames: []string{c.opts.Resource},
 			ResponseNonce: resp.GetNonce()}
 		version, applyErr := c.handle(resp)
 		if applyErr != nil {
@@ -178,7 +178,7 @@ func (c *Client) handle(resp *discovery.DiscoveryResponse) (string, error) {
 	if len(resp.GetResources()) != 1 {
 		return "", fmt.Errorf("response holds %d gateway configurations, want 1", len(resp.GetResources()))
 	}
-	cfg, version, err := xds.DecodeGatewayConfig(resp.GetResources()[0])
+	cfg, version, err := gwconfig.Decode(resp.GetResources()[0])
 	if err != nil {
 		return "", err
 	}

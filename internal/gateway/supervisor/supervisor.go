@@ -1,4 +1,6 @@
-package run
+// Package supervisor runs a gateway per virtual gateway of the store in
+// one process: `meshgate up`.
+package supervisor
 
 import (
 	"context"
@@ -6,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meshgate/meshgate/internal/gateway/run"
 	"github.com/meshgate/meshgate/internal/model"
 	"github.com/meshgate/meshgate/internal/store"
 )
@@ -17,7 +20,7 @@ import (
 type Supervisor struct {
 	Store store.Store
 	// New returns the configuration of the gateway for one virtual gateway.
-	New      func(k model.GatewayKey) Config
+	New      func(k model.GatewayKey) run.Config
 	Logger   *slog.Logger
 	Interval time.Duration // how often the store is looked at (default 200ms)
 }
@@ -67,7 +70,7 @@ func (s *Supervisor) Run(ctx context.Context) {
 						defer wg.Done()
 						defer close(r.done)
 						log.Info("starting a gateway", "resource", k.String())
-						if err := Gateway(gctx, s.New(k)); err != nil {
+						if err := run.Gateway(gctx, s.New(k)); err != nil {
 							log.Error("gateway stopped with an error", "resource", k.String(), "err", err)
 						}
 					}()

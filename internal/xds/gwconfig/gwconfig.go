@@ -1,4 +1,7 @@
-package xds
+// Package gwconfig is the meshgate gateway's own xDS resource, GatewayConfig:
+// one per virtual gateway, carrying its IR. The xDS server encodes it and
+// the gateway's configuration client decodes it; it imports neither.
+package gwconfig
 
 import (
 	"encoding/json"
@@ -14,12 +17,12 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/meshgate/meshgate/internal/ir"
-	"github.com/meshgate/meshgate/internal/model"
+	"github.com/meshgate/meshgate/internal/store"
 )
 
-// GatewayConfigType is the type URL of the meshgate gateway's own resource:
+// Type is the type URL of the meshgate gateway's own resource:
 // one per virtual gateway, named by its short ARN, carrying the IR.
-const GatewayConfigType = "type.googleapis.com/meshgate.v1.GatewayConfig"
+const Type = "type.googleapis.com/meshgate.v1.GatewayConfig"
 
 // The message is
 //
@@ -55,7 +58,7 @@ func init() {
 	file, err := protodesc.NewFile(fd, nil)
 	if err != nil {
 		// A constant descriptor that does not build is a programming error.
-		panic("xds: GatewayConfig descriptor: " + err.Error())
+		panic("gwconfig: GatewayConfig descriptor: " + err.Error())
 	}
 	gatewayConfigDesc = file.Messages().ByName("GatewayConfig")
 	fields := gatewayConfigDesc.Fields()
@@ -73,12 +76,14 @@ type gatewayConfig struct{ *dynamicpb.Message }
 
 func (m gatewayConfig) GetName() string { return m.Get(fieldName).String() }
 
-// gatewayName is a gateway's short ARN, the name of its resources here.
-func gatewayName(mesh, name string) string { return model.GatewayKey{Mesh: mesh, Name: name}.String() }
+// gatewayName is a gateway's short ARN, the name of its resources.
+func gatewayName(mesh, name string) string {
+	return store.ResourcePath(store.Key{Kind: store.KindVirtualGateway, Mesh: mesh, Name: name})
+}
 
-// NewGatewayConfig returns the GatewayConfig resource of a gateway. name is
+// New returns the GatewayConfig resource of a gateway. name is
 // its short ARN (mesh/M/virtualGateway/G).
-func NewGatewayConfig(name string, g *ir.Gateway) (proto.Message, error) {
+func New(name string, g *ir.Gateway) (proto.Message, error) {
 	b, err := json.Marshal(g)
 	if err != nil {
 		return nil, fmt.Errorf("gateway config %s: %w", name, err)
@@ -90,20 +95,20 @@ func NewGatewayConfig(name string, g *ir.Gateway) (proto.Message, error) {
 	return gatewayConfig{m}, nil
 }
 
-// DecodeGatewayConfig reads a GatewayConfig: from an Any as it arrives in a
+// Decode reads a GatewayConfig: from an Any as it arrives in a
 // DiscoveryResponse, or from any message of the GatewayConfig type. It
 // returns the IR and its version, and refuses a payload whose content does
 // not hash to the version it claims or whose name is not the gateway it
 // carries, so a corrupted or mismatched config is never applied.
-func DecodeGatewayConfig(msg proto.Message) (*ir.Gateway, string, error) {
+func Decode(msg proto.Message) (*ir.Gateway, string, error) {
 	if msg == nil {
 		return nil, "", errors.New("gateway config: nil message")
 	}
 	var m protoreflect.Message
 	switch v := msg.(type) {
 	case *anypb.Any:
-		if v.GetTypeUrl() != GatewayConfigType {
-			return nil, "", fmt.Errorf("gateway config: type %q, want %q", v.GetTypeUrl(), GatewayConfigType)
+		if v.GetTypeUrl() != Type {
+			return nil, "", fmt.Errorf("gateway config: type %q, want %q", v.GetTypeUrl(), Type)
 		}
 		dm := dynamicpb.NewMessage(gatewayConfigDesc)
 		if err := proto.Unmarshal(v.GetValue(), dm); err != nil {
