@@ -377,9 +377,10 @@ func (c *conn) writeFailed(err error) {
 	}
 }
 
-// waitWindow waits, wmu held, until cond is true or the stream or the
-// connection ended; the frames written so far are flushed first.
-func (c *conn) waitWindow(st *stream) {
+// waitWindow waits, wmu held, for the next change of a send window or
+// the end of a stream or of the connection (the caller checks which);
+// the frames written so far are flushed first.
+func (c *conn) waitWindow() {
 	c.release()
 	c.wcond.Wait()
 	c.writers.Add(1)

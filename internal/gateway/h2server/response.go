@@ -316,7 +316,7 @@ func (w *responseWriter) hasTrailerValues() bool {
 func (c *conn) writeData(st *stream, p []byte, end bool) error {
 	for {
 		for len(p) > 0 && (st.send <= 0 || c.sendConn <= 0) && !st.reset && c.werr == nil {
-			c.waitWindow(st)
+			c.waitWindow()
 		}
 		switch {
 		case st.reset:
