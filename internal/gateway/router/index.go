@@ -1,9 +1,6 @@
 package router
 
-import (
-	"bytes"
-	"strings"
-)
+import "strings"
 
 // routeIndex finds the gateway routes of a virtual host that can match a
 // path without looking at the others, so that routing costs about the
@@ -26,7 +23,7 @@ type routeIndex struct {
 type trieNode struct {
 	label    string
 	routes   []int32
-	first    []byte // first byte of each child's label
+	first    string // first byte of each child's label (a string: 8 bytes smaller a node)
 	children []*trieNode
 }
 
@@ -40,7 +37,7 @@ func (x *routeIndex) add(i int32, m *matcher) {
 		x.exact[m.path] = append(x.exact[m.path], i)
 	case m.prefix != "":
 		x.prefixes.insert(m.prefix, i)
-	case m.regex != nil && regexPrefix(m) != "":
+	case m.more != nil && m.more.regex != nil && regexPrefix(m) != "":
 		x.prefixes.insert(regexPrefix(m), i)
 	default:
 		x.rest = append(x.rest, i)
@@ -53,19 +50,19 @@ func (x *routeIndex) add(i int32, m *matcher) {
 // as with a leading group or alternation). "/api/v[0-9]+/.*" is indexed
 // under "/api/v"; "(?i)/Api/.*" under "/" only.
 func regexPrefix(m *matcher) string {
-	p, _ := m.regex.LiteralPrefix()
+	p, _ := m.more.regex.LiteralPrefix()
 	return p
 }
 
 func (n *trieNode) child(c byte) *trieNode {
 	if len(n.first) > 16 {
-		if i := bytes.IndexByte(n.first, c); i >= 0 {
+		if i := strings.IndexByte(n.first, c); i >= 0 {
 			return n.children[i]
 		}
 		return nil
 	}
-	for i, f := range n.first { // a few children: cheaper than a call
-		if f == c {
+	for i := range len(n.first) { // a few children: cheaper than a call
+		if n.first[i] == c {
 			return n.children[i]
 		}
 	}
@@ -76,7 +73,7 @@ func (n *trieNode) insert(key string, i int32) {
 	for key != "" {
 		c := n.child(key[0])
 		if c == nil {
-			n.first = append(n.first, key[0])
+			n.first += key[:1]
 			n.children = append(n.children, &trieNode{label: key, routes: []int32{i}})
 			return
 		}
@@ -85,7 +82,7 @@ func (n *trieNode) insert(key string, i int32) {
 			// Split c's edge where key leaves it.
 			tail := &trieNode{label: c.label[l:], routes: c.routes, first: c.first, children: c.children}
 			c.label, c.routes = c.label[:l], nil
-			c.first, c.children = []byte{tail.label[0]}, []*trieNode{tail}
+			c.first, c.children = tail.label[:1], []*trieNode{tail}
 		}
 		n, key = c, key[l:]
 	}

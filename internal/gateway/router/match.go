@@ -10,10 +10,16 @@ import (
 	"github.com/meshgate/meshgate/internal/ir"
 )
 
-// matcher is a compiled ir.Match.
+// matcher is a compiled ir.Match. The prefix and exact path, which most
+// gateway routes use alone, are inline; the other criteria sit behind one
+// pointer, so that a large table of prefix routes stays small.
 type matcher struct {
-	prefix  string
-	path    string
+	prefix string
+	path   string
+	more   *moreCriteria // nil when the path criteria are all
+}
+
+type moreCriteria struct {
 	regex   *regexp.Regexp // anchored: matches the whole path
 	method  string
 	scheme  string
@@ -28,11 +34,14 @@ type headerMatcher struct {
 }
 
 func compileMatch(m ir.Match) (matcher, error) {
-	c := matcher{prefix: m.Prefix, path: m.Path, method: m.Method, scheme: m.Scheme, query: m.Query}
+	if m.PathRegex == "" && m.Method == "" && m.Scheme == "" && len(m.Headers) == 0 && len(m.Query) == 0 {
+		return matcher{prefix: m.Prefix, path: m.Path}, nil
+	}
+	c := &moreCriteria{method: m.Method, scheme: m.Scheme, query: m.Query}
 	if m.PathRegex != "" {
 		re, err := fullMatch(m.PathRegex)
 		if err != nil {
-			return c, fmt.Errorf("path regex %q: %w", m.PathRegex, err)
+			return matcher{}, fmt.Errorf("path regex %q: %w", m.PathRegex, err)
 		}
 		c.regex = re
 	}
@@ -43,13 +52,13 @@ func compileMatch(m ir.Match) (matcher, error) {
 		if h.Regex != nil {
 			re, err := fullMatch(*h.Regex)
 			if err != nil {
-				return c, fmt.Errorf("header %s regex %q: %w", h.Name, *h.Regex, err)
+				return matcher{}, fmt.Errorf("header %s regex %q: %w", h.Name, *h.Regex, err)
 			}
 			hm.regex = re
 		}
 		c.headers = append(c.headers, hm)
 	}
-	return c, nil
+	return matcher{prefix: m.Prefix, path: m.Path, more: c}, nil
 }
 
 // fullMatch compiles expr to match a whole value, as Envoy applies
@@ -70,6 +79,14 @@ func (m *matcher) matches(r *Request, path string, lq *lazyQuery) bool {
 		return false
 	case m.prefix != "" && !strings.HasPrefix(path, m.prefix):
 		return false
+	case m.more == nil:
+		return true
+	}
+	return m.more.matches(r, path, lq)
+}
+
+func (m *moreCriteria) matches(r *Request, path string, lq *lazyQuery) bool {
+	switch {
 	case m.regex != nil && !m.regex.MatchString(path):
 		return false
 	case m.method != "" && r.Method != m.method:

@@ -66,11 +66,14 @@ func (q *lazyQuery) get() url.Values {
 type Decision struct {
 	Status       int
 	GatewayRoute string // name of the matched gateway route
-	Service      *Service
-	Route        *Route // the router-stage route
-	Cluster      string
-	Path         string
-	Host         string
+	// RouteID numbers the matched gateway route's name in the table's
+	// GatewayRouteNames, for per-route state kept in a slice, not a map.
+	RouteID int32
+	Service *Service
+	Route   *Route // the router-stage route
+	Cluster string
+	Path    string
+	Host    string
 }
 
 // Table is a compiled gateway: safe for concurrent use, never modified.
@@ -96,8 +99,10 @@ type vhost struct {
 	index  *routeIndex // which routes can match a path; nil: scan them all
 }
 
+// gatewayRoute points into the IR, which the gateway keeps, rather than
+// copying it: a table of 10,000 routes would hold two of them.
 type gatewayRoute struct {
-	ir.GatewayRoute
+	*ir.GatewayRoute
 	m       matcher
 	service *Service
 }
@@ -144,11 +149,12 @@ func compile(g *ir.Gateway, linearMax int) (*Table, error) {
 	for _, l := range g.Listeners {
 		cl := &listener{exact: map[string]*vhost{}}
 		for _, vh := range l.VirtualHosts {
-			h := &vhost{}
+			h := &vhost{routes: make([]gatewayRoute, 0, len(vh.Routes))}
 			if len(vh.Routes) > linearMax {
 				h.index = &routeIndex{}
 			}
-			for i, gr := range vh.Routes {
+			for i := range vh.Routes {
+				gr := &vh.Routes[i]
 				m, err := compileMatch(gr.Match)
 				if err != nil {
 					return nil, fmt.Errorf("listener %d gateway route %q: %w", l.Port, gr.Name, err)
