@@ -18,6 +18,7 @@ import (
 	"github.com/meshgate/meshgate/internal/cli"
 	"github.com/meshgate/meshgate/internal/gateway/configclient"
 	"github.com/meshgate/meshgate/internal/gateway/metrics"
+	"github.com/meshgate/meshgate/internal/heapfloor"
 	"github.com/meshgate/meshgate/internal/store"
 )
 
@@ -38,7 +39,11 @@ type gatewayFlags struct {
 	drainTime   time.Duration
 	logLevel    string
 	logFormat   string
+	heapFloor   uint64 // MiB
 }
+
+// maxHeapFloor (MiB) keeps --gc-heap-floor's bytes far from overflowing.
+const maxHeapFloor = 1 << 20
 
 // multiFlag collects a repeatable flag; each value may be a comma list.
 type multiFlag []string
@@ -105,6 +110,17 @@ func parseGatewayFlags(args []string) (*gatewayFlags, error) {
 	fs.StringVar(&f.logLevel, "log-level", envoyLogLevel(firstEnv("info", "ENVOY_LOG_LEVEL")),
 		"debug, info, warn or error (env ENVOY_LOG_LEVEL, Envoy's words accepted)")
 	fs.StringVar(&f.logFormat, "log-format", cli.EnvString("MESHGATE_LOG_FORMAT", "text"), "text or json (env MESHGATE_LOG_FORMAT)")
+	floor := uint64(8)
+	if s := os.Getenv("MESHGATE_GC_HEAP_FLOOR_MIB"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("MESHGATE_GC_HEAP_FLOOR_MIB %q: want MiB", s)
+		}
+		floor = n
+	}
+	fs.Uint64Var(&f.heapFloor, "gc-heap-floor", floor,
+		"MiB the heap may grow by between garbage collections however small the live heap (then as GOGC=100); 0 = GOGC=100 only; "+
+			"ignored when GOGC or GOMEMLIMIT is set (env MESHGATE_GC_HEAP_FLOOR_MIB)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: meshgate gateway [flags], or meshgate-gateway [flags]\n\n"+
 			"Serves one virtual gateway, configured by meshgate server over xDS.\n\nFlags:\n")
@@ -115,6 +131,9 @@ func parseGatewayFlags(args []string) (*gatewayFlags, error) {
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if f.heapFloor > maxHeapFloor {
+		return nil, fmt.Errorf("--gc-heap-floor %d: at most %d MiB", f.heapFloor, maxHeapFloor)
 	}
 	if len(f.xds) == 0 {
 		f.xds = multiFlag{firstEnv("127.0.0.1:7071", "APPMESH_XDS_ENDPOINT")}
@@ -151,6 +170,7 @@ func Command(args []string, version string) error {
 	if err != nil {
 		return err
 	}
+	heapfloor.Start(f.heapFloor << 20)
 	resource, err := gatewayResource(f.resource)
 	if err != nil {
 		return err

@@ -1,0 +1,76 @@
+package heapfloor
+
+import (
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+
+	"github.com/meshgate/meshgate/internal/testutil/wait"
+)
+
+func TestPercent(t *testing.T) {
+	const mib = 1 << 20
+	for _, tc := range []struct {
+		base, floor uint64
+		want        int
+	}{
+		{2 * mib, 8 * mib, 400},     // a small proxy: four times its heap
+		{3 * mib, 8 * mib, 266},     // rounded down: the headroom is at least the floor's
+		{8 * mib, 8 * mib, 100},     // the floor reached: GOGC=100
+		{40 * mib, 8 * mib, 100},    // never below GOGC=100
+		{1024, 8 * mib, 100_000},    // bounded for a nearly empty heap
+		{0, 8 * mib, 100_000},       // nothing measured yet
+		{2 * mib, 3 * mib / 2, 100}, // a floor under the heap changes nothing
+	} {
+		if got := Percent(tc.base, tc.floor); got != tc.want {
+			t.Errorf("Percent(%d, %d) = %d, want %d", tc.base, tc.floor, got, tc.want)
+		}
+	}
+}
+
+// gcPercent reads GOGC without changing it.
+func gcPercent() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+func TestStartRespectsTheEnvironment(t *testing.T) {
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, "200")
+			if env == "GOMEMLIMIT" {
+				t.Setenv(env, "1GiB")
+			}
+			if Start(64 << 20) {
+				t.Fatalf("Start ran with %s set", env)
+			}
+		})
+	}
+	if Start(0) {
+		t.Fatal("Start ran with a floor of 0")
+	}
+}
+
+// TestStartRaisesGOGC: with a floor far above this test's heap, the first
+// collections after Start raise GOGC; the heap goal then leaves the
+// floor's headroom.
+func TestStartRaisesGOGC(t *testing.T) {
+	t.Setenv("GOGC", "") // as unset: go test may pass the user's
+	before := gcPercent()
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	if !Start(256 << 20) {
+		t.Fatal("Start did not run")
+	}
+	wait.For(t, 5*time.Second, "GOGC to rise above 100", func() bool {
+		runtime.GC()
+		return gcPercent() > 100
+	})
+	var ms runtime.MemStats
+	runtime.GC()
+	wait.For(t, 5*time.Second, "the heap goal to leave the floor's headroom", func() bool {
+		runtime.ReadMemStats(&ms)
+		return ms.NextGC >= ms.HeapAlloc+200<<20
+	})
+}
