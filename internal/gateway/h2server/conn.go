@@ -40,8 +40,7 @@ type conn struct {
 	nc         net.Conn
 	tlsState   *tls.ConnectionState
 	remoteAddr string
-	ctx        context.Context
-	cancel     context.CancelFunc
+	ctx        context.Context // the base of its streams' contexts
 	br         *bufio.Reader
 	fr         *http2.Framer
 
@@ -100,7 +99,10 @@ func newConn(s *Server, nc net.Conn) *conn {
 	if s.ConnContext != nil {
 		ctx = s.ConnContext(ctx, nc)
 	}
-	c.ctx, c.cancel = context.WithCancel(ctx)
+	// Values only: close cancels each stream itself, so streams do not
+	// register in (and leave) a parent's set of children as they come
+	// and go.
+	c.ctx = ctx
 	return c
 }
 
@@ -283,7 +285,6 @@ func (c *conn) close() {
 		c.linger()
 	}
 	c.nc.Close()
-	c.cancel()
 	c.mu.Lock()
 	if c.idle != nil {
 		c.idle.Stop()
