@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/internal/gateway/accesslog"
+	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 	"github.com/meshgate/meshgate/internal/gateway/router"
 	"github.com/meshgate/meshgate/internal/ir"
 )
@@ -124,7 +125,7 @@ func (p *proxy) serve(w *recorder, r *http.Request, ex *exchange) {
 		// An upgraded connection (websocket) outlives the route timeout,
 		// as in Envoy, where it only bounds the upgrade's response.
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d.Route.Timeout.D())
+		ctx, cancel = reqctx.WithTimeout(ctx, d.Route.Timeout.D())
 		defer cancel()
 	}
 	if ex.retry != nil && ex.retry.MaxRetries > 0 && !upgrade {

@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"testing"
@@ -114,21 +116,105 @@ func TestRetryGivesUp(t *testing.T) {
 }
 
 // TestRouteTimeout: a route timeout of 200 ms to a backend that never
-// answers gives 504 "upstream request timeout" after about 200 ms.
+// answers gives 504 "upstream request timeout" after about 200 ms, for
+// HTTP/1.1 and HTTP/2 clusters (whose clients report the timeout in their
+// own ways) and either kind of client.
 func TestRouteTimeout(t *testing.T) {
-	slow := startSlow(t)
-	cfg := oneBackend(t, ir.HTTP, slow.addr, func(r *ir.Route) { r.Timeout = ir.Duration(200 * time.Millisecond) })
-	startGateway(t, cfg)
-	start := time.Now()
-	resp, body := get(t, h1Client(t), listenURL(cfg, 0, "/hang"))
-	took := time.Since(start)
-	if resp.StatusCode != http.StatusGatewayTimeout || body != bodyTimeout {
-		t.Fatalf("got %d %q, want 504 %q", resp.StatusCode, body, bodyTimeout)
+	for _, tc := range []struct {
+		name   string
+		proto  ir.Protocol
+		client func(testing.TB) *http.Client
+	}{
+		{"http cluster, h1 client", ir.HTTP, h1Client},
+		{"http2 cluster, h1 client", ir.HTTP2, h1Client},
+		{"http2 cluster, h2c client", ir.HTTP2, h2cClient},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			slow := startSlow(t)
+			cfg := oneBackend(t, tc.proto, slow.addr, func(r *ir.Route) { r.Timeout = ir.Duration(200 * time.Millisecond) })
+			startGateway(t, cfg)
+			start := time.Now()
+			resp, body := get(t, tc.client(t), listenURL(cfg, 0, "/hang"))
+			took := time.Since(start)
+			if resp.StatusCode != http.StatusGatewayTimeout || body != bodyTimeout {
+				t.Fatalf("got %d %q, want 504 %q", resp.StatusCode, body, bodyTimeout)
+			}
+			if took < 190*time.Millisecond || took > 3*time.Second {
+				t.Errorf("the timeout answer came after %v, want about 200ms", took)
+			}
+			if n := slow.hits.Load(); n != 1 {
+				t.Errorf("backend saw %d attempts, want 1 (a timeout is not retried)", n)
+			}
+		})
 	}
-	if took < 190*time.Millisecond || took > 3*time.Second {
-		t.Errorf("the timeout answer came after %v, want about 200ms", took)
-	}
-	if n := slow.hits.Load(); n != 1 {
-		t.Errorf("backend saw %d attempts, want 1 (a timeout is not retried)", n)
+}
+
+// TestClientGoneCancelsUpstream: a client that goes away while the
+// upstream has not answered ends the upstream request (the backend's
+// request context ends), for HTTP/1.1 and HTTP/2 clusters, whether the
+// client closes its HTTP/1.1 connection or resets its HTTP/2 stream.
+func TestClientGoneCancelsUpstream(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		proto ir.Protocol
+		h2c   bool
+	}{
+		{"http cluster, h1 client closes", ir.HTTP, false},
+		{"http2 cluster, h1 client closes", ir.HTTP2, false},
+		{"http cluster, h2c stream reset", ir.HTTP, true},
+		{"http2 cluster, h2c stream reset", ir.HTTP2, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			arrived, ended := make(chan struct{}, 1), make(chan struct{}, 1)
+			addr := serveBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				arrived <- struct{}{}
+				select {
+				case <-r.Context().Done():
+					ended <- struct{}{}
+				case <-time.After(10 * time.Second):
+				}
+			}))
+			listenProto := tc.proto
+			if tc.h2c {
+				listenProto = ir.HTTP2 // h2c reaches only an http2 listener
+			}
+			cfg := oneBackend(t, tc.proto, addr, nil)
+			cfg.Listeners[0].Protocol = listenProto
+			startGateway(t, cfg)
+			wait := func(ch chan struct{}, what string) {
+				t.Helper()
+				select {
+				case <-ch:
+				case <-time.After(5 * time.Second):
+					t.Fatalf("timed out waiting for %s", what)
+				}
+			}
+			if tc.h2c {
+				ctx, cancel := context.WithCancel(context.Background())
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, listenURL(cfg, 0, "/hang"), nil)
+				errc := make(chan error, 1)
+				go func() {
+					resp, err := h2cClient(t).Do(req)
+					if err == nil {
+						resp.Body.Close()
+					}
+					errc <- err
+				}()
+				wait(arrived, "the request to reach the backend")
+				cancel() // RST_STREAM
+				if err := <-errc; err == nil {
+					t.Fatal("the cancelled request got a response")
+				}
+			} else {
+				c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.Listeners[0].Port))
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(c, "GET /hang HTTP/1.1\r\nHost: gw\r\n\r\n")
+				wait(arrived, "the request to reach the backend")
+				c.Close()
+			}
+			wait(ended, "the backend's request to end after the client went away")
+		})
 	}
 }

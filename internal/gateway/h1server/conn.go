@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/internal/gateway/httpdate"
+	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 )
 
 // conn is one downstream connection.
@@ -215,8 +216,9 @@ func (c *conn) serveRequest() bool {
 		c.reject(err)
 		return false
 	}
-	ctx, cancel := context.WithCancel(c.ctx)
-	defer cancel()
+	rc := reqctx.New(c.ctx)
+	defer rc.Cancel(nil)
+	var ctx context.Context = rc
 	if w.q.problem != "" {
 		ctx = context.WithValue(ctx, problemKey{}, w.q.problem)
 	}
@@ -239,7 +241,7 @@ func (c *conn) serveRequest() bool {
 	if w.q.close {
 		w.closeAfter = true
 	}
-	c.watch.reset(cancel)
+	c.watch.reset(rc)
 	if r.Body == http.NoBody {
 		c.watch.arm()
 	}

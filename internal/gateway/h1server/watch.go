@@ -1,9 +1,10 @@
 package h1server
 
 import (
-	"context"
 	"sync"
 	"time"
+
+	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 )
 
 // watchDelay is how long a request runs before its connection is watched
@@ -21,13 +22,13 @@ const watchDelay = 50 * time.Millisecond
 // does. It reads one byte at most: a pipelined request's first byte is
 // kept for the next read.
 type watch struct {
-	c      *conn
-	mu     sync.Mutex
-	state  watchState
-	timer  *time.Timer
-	cancel context.CancelFunc
-	done   chan struct{}
-	gone   bool // the client closed (or the read failed): don't reuse
+	c     *conn
+	mu    sync.Mutex
+	state watchState
+	timer *time.Timer
+	req   *reqctx.Ctx // the request's context, ended when the client goes
+	done  chan struct{}
+	gone  bool // the client closed (or the read failed): don't reuse
 }
 
 type watchState uint8
@@ -39,10 +40,10 @@ const (
 	watchStopped // the handler returned: arming is a no-op until the next request
 )
 
-// reset prepares the watch for a request whose context cancel cancels.
-func (w *watch) reset(cancel context.CancelFunc) {
+// reset prepares the watch for a request whose context is req.
+func (w *watch) reset(req *reqctx.Ctx) {
 	w.mu.Lock()
-	w.cancel, w.state, w.gone = cancel, watchOff, false
+	w.req, w.state, w.gone = req, watchOff, false
 	w.mu.Unlock()
 }
 
@@ -81,7 +82,7 @@ func (w *watch) read() {
 		c.hasStash = true
 	} else if err != nil && w.state == watchReading {
 		w.gone = true
-		w.cancel()
+		w.req.Cancel(nil)
 	}
 	w.mu.Unlock()
 	w.done <- struct{}{}

@@ -13,15 +13,16 @@ import (
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 )
 
 // stream is one request and its response.
 type stream struct {
-	c      *conn
-	id     uint32
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	body   *requestBody // nil when the request had no body
+	c    *conn
+	id   uint32
+	ctx  *reqctx.Ctx
+	body *requestBody // nil when the request had no body
 
 	// Guarded by c.mu.
 	remoteClosed bool
@@ -41,7 +42,7 @@ type stream struct {
 // abort ends a stream's request for its handler: its context is
 // cancelled and its body fails with err; later writes are dropped.
 func (st *stream) abort(err error) {
-	st.cancel(err)
+	st.ctx.Cancel(err)
 	if st.body != nil {
 		st.body.fail(err)
 	}
@@ -170,7 +171,7 @@ func (c *conn) startStream(id uint32, f *http2.MetaHeadersFrame, headerErr error
 	delete(header, "Trailer")
 
 	st := &stream{c: c, id: id, send: c.peerInit}
-	st.ctx, st.cancel = context.WithCancelCause(c.ctx)
+	st.ctx = reqctx.New(c.ctx)
 	req := (&http.Request{
 		Method:        method,
 		URL:           u,
@@ -261,7 +262,7 @@ func (c *conn) runHandler(st *stream, req *http.Request, h http.Handler) {
 			}
 		}
 		w.release()
-		st.cancel(context.Canceled)
+		st.ctx.Cancel(context.Canceled)
 		c.mu.Lock()
 		c.closeStreamLocked(st, false, true, true)
 		c.mu.Unlock()

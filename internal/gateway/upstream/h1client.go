@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 )
 
 // h1Client is an endpoint's HTTP/1.1 client and connection pool: the
@@ -133,6 +135,7 @@ type h1Conn struct {
 	nwrite   atomic.Int64 // bytes written to conn
 	closed   atomic.Bool
 	canceled atomic.Bool // closed because the request's context ended
+	cancelFn func()      // pc.cancel, bound once rather than per request
 	writing  bool        // a body writer goroutine has not reported yet
 	writeErr chan error  // its result; capacity 1
 }
@@ -172,6 +175,7 @@ func (pc *h1Conn) cancel() {
 
 func (c *h1Client) newConn(conn net.Conn) *h1Conn {
 	pc := &h1Conn{c: c, conn: conn, writeErr: make(chan error, 1)}
+	pc.cancelFn = pc.cancel
 	pc.br = bufio.NewReaderSize(pc, h1BufferSize)
 	pc.bw = bufio.NewWriterSize(pc, h1BufferSize)
 	inner := conn
@@ -377,7 +381,7 @@ func (c *h1Client) expire() {
 // may be its copy with a tracking body).
 func (pc *h1Conn) roundTrip(ctx context.Context, req, orig *http.Request, trace *httptrace.ClientTrace) (*http.Response, error) {
 	pc.canceled.Store(false)
-	stop := context.AfterFunc(ctx, pc.cancel)
+	stop := reqctx.AfterFunc(ctx, pc.cancelFn)
 	start := pc.nwrite.Load()
 
 	if !hasBody(req) {

@@ -1,0 +1,194 @@
+// Package reqctx is the context of one request the gateway serves: the
+// server cancels it when the client goes away or the response ends, the
+// proxy sets the route's timeout on it, and the cluster client hangs the
+// abort of its upstream connection on it.
+//
+// With context.Context alone each of those is a layer: a timer context
+// under the server's, an AfterFunc context under that, each registering
+// with its parent (a channel and a map of children each) and leaving it
+// again. Measured on the gateway, those layers cost about 2.5 µs of a
+// request's 27 µs of CPU. Here the timeout is a timer on the request's own
+// context and the abort a hook in a short list: no layer, no registration.
+//
+// A Ctx embeds a real cancelable context, so that the standard library's
+// contexts derived from it (a per-try timeout, http.Transport's own)
+// register and are cancelled as usual, and context.Cause reports why it
+// ended.
+package reqctx
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Ctx is a request's context. It is safe for concurrent use.
+type Ctx struct {
+	context.Context // context.WithCancelCause of the parent
+	cancel          context.CancelCauseFunc
+	stopParent      func() bool // nil when the parent is never done
+	timedOut        atomic.Bool
+
+	mu       sync.Mutex
+	ended    bool
+	deadline time.Time
+	timer    *time.Timer
+	hooks    []hook
+	hookBuf  [2]hook // a request has one upstream exchange at a time
+	nextID   uint64
+}
+
+type hook struct {
+	id uint64
+	f  func()
+}
+
+type key struct{}
+
+// New returns a request context under parent, which carries the
+// connection's values.
+func New(parent context.Context) *Ctx {
+	c := &Ctx{}
+	c.Context, c.cancel = context.WithCancelCause(parent)
+	c.hooks = c.hookBuf[:0]
+	if parent.Done() != nil {
+		c.stopParent = context.AfterFunc(parent, func() { c.Cancel(context.Cause(parent)) })
+	}
+	return c
+}
+
+// Cancel ends the request's context with cause (context.Canceled when
+// nil) and runs its hooks, each in its own goroutine. Later calls do
+// nothing.
+func (c *Ctx) Cancel(cause error) { c.end(cause, false) }
+
+func (c *Ctx) end(cause error, timeout bool) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended = true
+	if timeout {
+		c.timedOut.Store(true) // before the context is done: Err never says Canceled for it
+	}
+	hooks := c.hooks
+	c.hooks = nil
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.mu.Unlock()
+	c.cancel(cause) // before the hooks: they see the context's error
+	if c.stopParent != nil {
+		c.stopParent()
+	}
+	for _, h := range hooks {
+		go h.f()
+	}
+}
+
+// SetTimeout ends the context with context.DeadlineExceeded after d,
+// unless it ends first or an earlier deadline is set. The deadline holds
+// until the context ends: the server ends it with the request.
+func (c *Ctx) SetTimeout(d time.Duration) {
+	dl := time.Now().Add(d)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended || !c.deadline.IsZero() && !dl.Before(c.deadline) {
+		return
+	}
+	c.deadline = dl
+	if c.timer == nil {
+		c.timer = time.AfterFunc(d, c.expire)
+	} else {
+		c.timer.Reset(d)
+	}
+}
+
+func (c *Ctx) expire() { c.end(context.DeadlineExceeded, true) }
+
+// AfterFunc arranges for f to run in its own goroutine when the context
+// ends, as context.AfterFunc does; stop reports whether it kept f from
+// running (false once f started, or after an earlier stop).
+func (c *Ctx) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		go f()
+		return func() bool { return false }
+	}
+	c.nextID++
+	id := c.nextID
+	c.hooks = append(c.hooks, hook{id: id, f: f})
+	c.mu.Unlock()
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, h := range c.hooks {
+			if h.id == id {
+				c.hooks = append(c.hooks[:i], c.hooks[i+1:]...)
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// Deadline reports the timeout set, if any.
+func (c *Ctx) Deadline() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.deadline, !c.deadline.IsZero()
+}
+
+// Err is context.DeadlineExceeded when the timeout ended the context, as
+// for a context.WithTimeout.
+func (c *Ctx) Err() error {
+	err := c.Context.Err()
+	if err != nil && c.timedOut.Load() {
+		return context.DeadlineExceeded
+	}
+	return err
+}
+
+func (c *Ctx) Value(k any) any {
+	if k == (key{}) {
+		return c
+	}
+	return c.Context.Value(k)
+}
+
+func (c *Ctx) String() string { return "reqctx.Ctx" }
+
+// From returns the Ctx that ends ctx, nil when ctx has none, or when a
+// context of its own (a per-try timeout, say) lies between them.
+func From(ctx context.Context) *Ctx {
+	c, _ := ctx.Value(key{}).(*Ctx)
+	if c == nil || ctx.Done() != c.Done() {
+		return nil
+	}
+	return c
+}
+
+// WithTimeout is context.WithTimeout without a new context when ctx's
+// request has a Ctx: the timeout is set on it, and cancel does nothing
+// (the request's end stops the timer).
+func WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if c := From(ctx); c != nil {
+		c.SetTimeout(d)
+		return ctx, noop
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// AfterFunc is context.AfterFunc, a hook on the request's Ctx when ctx has
+// one.
+func AfterFunc(ctx context.Context, f func()) (stop func() bool) {
+	if c := From(ctx); c != nil {
+		return c.AfterFunc(f)
+	}
+	return context.AfterFunc(ctx, f)
+}
+
+func noop() {}
