@@ -13,19 +13,30 @@
 // It sets GOGC after each collection from the live heap it measured; it
 // does nothing when the user set GOGC or GOMEMLIMIT, which say what they
 // want themselves.
+//
+// A raised GOGC multiplies whatever the live heap becomes until the next
+// collection lowers it again: a large configuration decoded over a small
+// heap would let the heap grow to several times its size (seen: 46 MB
+// for 13 MB live, with GOGC still at 250). So while GOGC is raised, a
+// soft memory limit stops the heap at the floor's headroom (and half as
+// much again) over what the process had in use after the collection.
 package heapfloor
 
 import (
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
+	"sync/atomic"
 )
 
 // The runtime's heap goal is live + (live + stacks + globals) × GOGC/100:
-// these are the three terms.
-var scanned = []string{"/gc/heap/live:bytes", "/gc/scan/stack:bytes", "/gc/scan/globals:bytes"}
+// these are the three terms. The memory limit applies to the memory
+// mapped and not released: the last two.
+var sampled = [...]string{"/gc/heap/live:bytes", "/gc/scan/stack:bytes", "/gc/scan/globals:bytes",
+	"/memory/classes/total:bytes", "/memory/classes/heap/released:bytes"}
 
 // maxPercent bounds GOGC (an int32 in the runtime) for a nearly empty
 // heap: a headroom of 8 MiB stays exact down to 8 KiB scanned.
@@ -38,12 +49,21 @@ func Start(floor uint64) bool {
 	if floor == 0 || os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return false
 	}
-	t := &tuner{floor: floor, percent: 100}
-	for i, name := range scanned {
-		t.sample[i].Name = name
-	}
+	t := newTuner(floor)
+	running.Store(t)
 	t.arm()
 	return true
+}
+
+// running is the tuner Start began; tests stop it.
+var running atomic.Pointer[tuner]
+
+func newTuner(floor uint64) *tuner {
+	t := &tuner{floor: floor, percent: 100}
+	for i, name := range sampled {
+		t.sample[i].Name = name
+	}
+	return t
 }
 
 // Percent is the GOGC that gives at least floor bytes of headroom when
@@ -63,13 +83,20 @@ type tuner struct {
 	mu      sync.Mutex // cleanups may run concurrently
 	floor   uint64
 	percent int
-	sample  [3]metrics.Sample
+	limited bool // a memory limit is set
+	stopped atomic.Bool
+	sample  [5]metrics.Sample
 }
 
 // arm registers a cleanup on a new object that nothing references: it
 // runs after the next collection, which is when the live heap is known.
 func (t *tuner) arm() {
-	runtime.AddCleanup(new(sentinel), func(t *tuner) { t.adjust(); t.arm() }, t)
+	runtime.AddCleanup(new(sentinel), func(t *tuner) {
+		if !t.stopped.Load() {
+			t.adjust()
+			t.arm()
+		}
+	}, t)
 }
 
 // sentinel is large enough not to share a tiny-allocator block, whose
@@ -80,14 +107,21 @@ func (t *tuner) adjust() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	metrics.Read(t.sample[:])
-	var base uint64
-	for _, s := range t.sample {
+	var v [len(sampled)]uint64
+	for i, s := range t.sample {
 		if s.Value.Kind() != metrics.KindUint64 {
 			return // the runtime no longer reports it: keep GOGC as it is
 		}
-		base += s.Value.Uint64()
+		v[i] = s.Value.Uint64()
 	}
-	p := Percent(base, t.floor)
+	p := Percent(v[0]+v[1]+v[2], t.floor)
+	if p > 100 {
+		debug.SetMemoryLimit(int64(min(v[3]-v[4]+t.floor+t.floor/2, math.MaxInt64)))
+		t.limited = true
+	} else if t.limited {
+		debug.SetMemoryLimit(math.MaxInt64)
+		t.limited = false
+	}
 	// Small changes are not worth the pacer's recomputation.
 	if d := p - t.percent; d > t.percent/10 || -d > t.percent/10 {
 		debug.SetGCPercent(p)

@@ -1,6 +1,7 @@
 package heapfloor
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"testing"
@@ -53,16 +54,44 @@ func TestStartRespectsTheEnvironment(t *testing.T) {
 	}
 }
 
+// memoryLimit reads the soft memory limit without changing it.
+func memoryLimit() int64 { return debug.SetMemoryLimit(-1) }
+
+// TestAdjust: over a heap below the floor, GOGC rises and a memory limit
+// bounds what a sudden growth of the heap could take; once the heap is
+// past the floor, GOGC is 100 and the limit is lifted.
+func TestAdjust(t *testing.T) {
+	before, beforeLimit := gcPercent(), memoryLimit()
+	t.Cleanup(func() { debug.SetGCPercent(before); debug.SetMemoryLimit(beforeLimit) })
+	debug.SetGCPercent(100)
+	tu := newTuner(256 << 20)
+	runtime.GC()
+	tu.adjust()
+	if p := gcPercent(); p <= 100 {
+		t.Fatalf("GOGC %d with a 256 MiB floor over a small heap", p)
+	}
+	if l := memoryLimit(); l == math.MaxInt64 || l < 256<<20 || l > 1<<30 {
+		t.Fatalf("memory limit %d with GOGC raised, want the floor and a half over what is in use", l)
+	}
+	tu.floor = 1 << 10 // now below the heap
+	runtime.GC()
+	tu.adjust()
+	if p, l := gcPercent(), memoryLimit(); p != 100 || l != math.MaxInt64 {
+		t.Fatalf("past the floor: GOGC %d, memory limit %d; want 100 and none", p, l)
+	}
+}
+
 // TestStartRaisesGOGC: with a floor far above this test's heap, the first
 // collections after Start raise GOGC; the heap goal then leaves the
 // floor's headroom.
 func TestStartRaisesGOGC(t *testing.T) {
 	t.Setenv("GOGC", "") // as unset: go test may pass the user's
-	before := gcPercent()
-	t.Cleanup(func() { debug.SetGCPercent(before) })
+	before, beforeLimit := gcPercent(), memoryLimit()
+	t.Cleanup(func() { debug.SetGCPercent(before); debug.SetMemoryLimit(beforeLimit) })
 	if !Start(256 << 20) {
 		t.Fatal("Start did not run")
 	}
+	t.Cleanup(func() { running.Load().stopped.Store(true) })
 	wait.For(t, 5*time.Second, "GOGC to rise above 100", func() bool {
 		runtime.GC()
 		return gcPercent() > 100
