@@ -1,5 +1,5 @@
 // Package heapfloor gives the garbage collector a minimum headroom: the
-// heap may grow by at least Floor bytes over the live heap before the next
+// heap may grow by at least the floor over the live heap before the next
 // collection, and by the live heap itself (GOGC=100) once that is larger.
 //
 // A proxy's live heap is small (a few MiB) while it allocates quickly (a
