@@ -491,6 +491,88 @@ func TestReadHeaderTimeout(t *testing.T) {
 	}
 }
 
+// TestDeadlinesEndWithTheHead: the header and idle deadlines bound the
+// wait for a head, and nothing after it: a handler that outlives them
+// still reads a body that comes late and keeps its context while the
+// disconnect watch runs, and a keep-alive request whose head trickles in
+// is bounded by the header timeout, not the idle timeout.
+func TestDeadlinesEndWithTheHead(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			okHandler(w, r)
+			return
+		}
+		time.Sleep(2 * timeout) // past both deadlines; the watch runs meanwhile
+		body, err := io.ReadAll(r.Body)
+		if err != nil || r.Context().Err() != nil {
+			http.Error(w, fmt.Sprintf("body %v, context %v", err, r.Context().Err()), http.StatusInternalServerError)
+			return
+		}
+		io.WriteString(w, "slow:"+string(body))
+	}
+	ts := startServer(t, &Server{Handler: http.HandlerFunc(handler), ReadHeaderTimeout: timeout, IdleTimeout: timeout})
+	for _, tc := range []struct {
+		name  string
+		first bool   // the slow request is the connection's first (header deadline set), or follows one (idle deadline)
+		slow  string // a POST reads its body after the deadlines; a GET is watched meanwhile
+		want  string
+	}{
+		{"first request, body read late", true, "POST /slow HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n", "slow:hello"},
+		{"keep-alive request, body read late", false, "POST /slow HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n", "slow:hello"},
+		{"first request, watched", true, req("GET /slow HTTP/1.1", "Host: h"), "slow:"},
+		{"keep-alive request, watched", false, req("GET /slow HTTP/1.1", "Host: h"), "slow:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cl := dialClient(t, ts.addr)
+			if !tc.first {
+				cl.write(req("GET / HTTP/1.1", "Host: h"))
+				if resp, body := cl.response("GET", 3*time.Second); resp.StatusCode != 200 || body != "ok" {
+					t.Fatalf("first request: %d %q", resp.StatusCode, body)
+				}
+			}
+			cl.write(tc.slow)
+			if strings.HasPrefix(tc.slow, "POST") {
+				// The body comes after the deadlines: its read waits.
+				time.Sleep(timeout * 3 / 2)
+				cl.write("hello")
+			}
+			resp, body := cl.response(tc.slow[:strings.IndexByte(tc.slow, ' ')], 5*time.Second)
+			if resp.StatusCode != 200 || body != tc.want {
+				t.Fatalf("a handler past the deadlines got %d %q", resp.StatusCode, body)
+			}
+		})
+	}
+	t.Run("keep-alive head trickles", func(t *testing.T) {
+		t.Parallel()
+		// A long idle timeout: only the header timeout can end this.
+		ts := startServer(t, &Server{Handler: http.HandlerFunc(handler), ReadHeaderTimeout: timeout, IdleTimeout: 10 * time.Second})
+		cl := dialClient(t, ts.addr)
+		cl.write(req("GET / HTTP/1.1", "Host: h"))
+		if resp, body := cl.response("GET", 3*time.Second); resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("first request: %d %q", resp.StatusCode, body)
+		}
+		start := time.Now()
+		go func() {
+			for _, b := range "GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nX-B: 2\r\n\r\n" {
+				cl.c.SetWriteDeadline(time.Now().Add(time.Second))
+				if _, err := io.WriteString(cl.c, string(b)); err != nil {
+					return
+				}
+				time.Sleep(timeout / 8)
+			}
+		}()
+		_, end, _ := cl.readEnd(timeout + 3*time.Second)
+		if end != "eof" && end != "reset" {
+			t.Fatalf("connection %s, want closed by the header timeout", end)
+		}
+		if elapsed := time.Since(start); elapsed > 4*timeout {
+			t.Errorf("closed after %v, want about %v", elapsed, timeout)
+		}
+	})
+}
+
 func TestIdleTimeout(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
