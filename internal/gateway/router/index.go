@@ -23,7 +23,7 @@ type routeIndex struct {
 type trieNode struct {
 	label    string
 	routes   []int32
-	first    string // first byte of each child's label (a string: 8 bytes smaller a node)
+	first    string // first byte of each child's label; a string is 8 bytes less than a slice
 	children []*trieNode
 }
 
