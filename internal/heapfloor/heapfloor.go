@@ -49,14 +49,9 @@ func Start(floor uint64) bool {
 	if floor == 0 || os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return false
 	}
-	t := newTuner(floor)
-	running.Store(t)
-	t.arm()
+	newTuner(floor).arm()
 	return true
 }
-
-// running is the tuner Start began; tests stop it.
-var running atomic.Pointer[tuner]
 
 func newTuner(floor uint64) *tuner {
 	t := &tuner{floor: floor, percent: 100}

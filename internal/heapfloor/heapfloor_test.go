@@ -81,17 +81,16 @@ func TestAdjust(t *testing.T) {
 	}
 }
 
-// TestStartRaisesGOGC: with a floor far above this test's heap, the first
-// collections after Start raise GOGC; the heap goal then leaves the
-// floor's headroom.
-func TestStartRaisesGOGC(t *testing.T) {
-	t.Setenv("GOGC", "") // as unset: go test may pass the user's
+// TestArmedTunerRaisesGOGC: armed as Start arms it, with a floor far above
+// this test's heap, the tuner raises GOGC after the next collections
+// without being called; the heap goal then leaves the floor's headroom.
+// (Start itself would leave its tuner running for the other tests.)
+func TestArmedTunerRaisesGOGC(t *testing.T) {
 	before, beforeLimit := gcPercent(), memoryLimit()
 	t.Cleanup(func() { debug.SetGCPercent(before); debug.SetMemoryLimit(beforeLimit) })
-	if !Start(256 << 20) {
-		t.Fatal("Start did not run")
-	}
-	t.Cleanup(func() { running.Load().stopped.Store(true) })
+	tu := newTuner(256 << 20)
+	tu.arm()
+	t.Cleanup(func() { tu.stopped.Store(true) }) // runs first: then GOGC is restored
 	wait.For(t, 5*time.Second, "GOGC to rise above 100", func() bool {
 		runtime.GC()
 		return gcPercent() > 100
