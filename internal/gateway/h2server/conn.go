@@ -43,6 +43,7 @@ type conn struct {
 	ctx        context.Context // the base of its streams' contexts
 	br         *bufio.Reader
 	fr         *http2.Framer
+	hr         *headerReader // the framer's reading of header blocks, without its allocations
 
 	// Written by serve only (maxStreamID under mu too).
 	maxStreamID       uint32 // highest stream the client opened
@@ -90,8 +91,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.br = bufio.NewReaderSize(newFrameCounter(nc, s.maxHeaderListSize()), 16<<10)
 	c.bw = bufio.NewWriterSize(writeDeadliner{c}, 16<<10)
 	c.fr = http2.NewFramer(c.bw, c.br)
-	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	c.fr.MaxHeaderListSize = s.maxHeaderListSize()
+	c.hr = newHeaderReader(s.maxHeaderListSize())
 	c.fr.SetReuseFrames()
 	c.fr.SetMaxReadFrameSize(16384) // the protocol's default, not raised in SETTINGS
 	c.henc = hpack.NewEncoder(hbufWriter{c})

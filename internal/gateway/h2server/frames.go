@@ -41,8 +41,12 @@ func (c *conn) state(id uint32) (*stream, streamState) {
 // that stream; a http2.ConnectionError ends the connection with GOAWAY.
 func (c *conn) processFrame(f http2.Frame) error {
 	switch f := f.(type) {
-	case *http2.MetaHeadersFrame:
-		return c.processHeaders(f)
+	case *http2.HeadersFrame:
+		b, err := c.hr.read(c.fr, f)
+		if err != nil {
+			return err
+		}
+		return c.processHeaders(b)
 	case *http2.DataFrame:
 		return c.processData(f)
 	case *http2.SettingsFrame:
@@ -193,12 +197,12 @@ func (c *conn) processData(f *http2.DataFrame) error {
 }
 
 // processHeaders opens a stream, or takes a stream's trailers.
-func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
-	id := f.StreamID
+func (c *conn) processHeaders(f *headerBlock) error {
+	id := f.streamID
 	if id%2 != 1 {
 		return http2.ConnectionError(http2.ErrCodeProtocol)
 	}
-	if f.HasPriority() && f.Priority.StreamDep == id {
+	if f.hasPriority && f.priority.StreamDep == id {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
 	}
 	st, state := c.state(id)
@@ -234,7 +238,7 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeRefusedStream}
 	}
 	c.mu.Unlock()
-	if f.Truncated {
+	if f.truncated {
 		// The header list was over MaxHeaderBytes; the decoder dropped the
 		// rest of it (and the framer bounds how much it reads).
 		return c.startStream(id, f, errHeaderListTooLarge)
@@ -244,19 +248,19 @@ func (c *conn) processHeaders(f *http2.MetaHeadersFrame) error {
 
 var errHeaderListTooLarge = errors.New("h2server: header list too large")
 
-func (c *conn) processTrailers(st *stream, f *http2.MetaHeadersFrame) error {
+func (c *conn) processTrailers(st *stream, f *headerBlock) error {
 	if st.body == nil || st.gotTrailers {
 		return http2.StreamError{StreamID: st.id, Code: http2.ErrCodeProtocol}
 	}
 	st.gotTrailers = true
-	if !f.StreamEnded() || f.PseudoFields() != nil && len(f.PseudoFields()) > 0 {
+	if !f.endStream || f.nPseudo > 0 {
 		// Trailers end the stream and carry no pseudo-header (RFC 9113 §8.1).
 		return http2.StreamError{StreamID: st.id, Code: http2.ErrCodeProtocol}
 	}
-	if f.Truncated {
+	if f.truncated {
 		return http2.StreamError{StreamID: st.id, Code: http2.ErrCodeProtocol}
 	}
-	if err := st.body.receiveTrailers(f.RegularFields()); err != nil {
+	if err := st.body.receiveTrailers(f.regularFields()); err != nil {
 		return err
 	}
 	c.closeStream(st, true, false)

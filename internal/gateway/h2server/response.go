@@ -32,6 +32,7 @@ type responseWriter struct {
 	status      int
 	wroteHeader bool     // the final status is set
 	fields      []string // the header as of WriteHeader: name, value, ...
+	fieldsBuf   [16]string
 	hasDate     bool
 	declared    int64 // Content-Length as of WriteHeader, or -1
 	trailers    []string
@@ -43,8 +44,11 @@ type responseWriter struct {
 	ended      bool
 }
 
-func newResponseWriter(st *stream, req *http.Request) *responseWriter {
-	return &responseWriter{st: st, c: st.c, header: make(http.Header), head: req.Method == "HEAD", declared: -1}
+func (st *stream) newResponseWriter(req *http.Request) *responseWriter {
+	w := &st.w
+	*w = responseWriter{st: st, c: st.c, header: make(http.Header), head: req.Method == "HEAD", declared: -1}
+	w.fields = w.fieldsBuf[:0]
+	return w
 }
 
 func (w *responseWriter) Header() http.Header { return w.header }

@@ -37,6 +37,9 @@ type stream struct {
 	send      int64 // send window
 	reset     bool  // RST_STREAM sent or received: nothing more is written
 	sentFinal bool  // the final response's HEADERS are written
+
+	// w is the response's writer: one allocation for the stream and it.
+	w responseWriter
 }
 
 // abort ends a stream's request for its handler: its context is
@@ -58,9 +61,9 @@ var connectionHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection",
 
 // startStream validates a request's header block, builds its
 // http.Request and starts its handler.
-func (c *conn) startStream(id uint32, f *http2.MetaHeadersFrame, headerErr error) error {
+func (c *conn) startStream(id uint32, f *headerBlock, headerErr error) error {
 	var method, scheme, path, authority, protocol string
-	for _, hf := range f.PseudoFields() {
+	for _, hf := range f.pseudoFields() {
 		switch hf.Name {
 		case ":method":
 			method = hf.Value
@@ -88,7 +91,7 @@ func (c *conn) startStream(id uint32, f *http2.MetaHeadersFrame, headerErr error
 	} else if method == "" || scheme == "" || path == "" || !validMethod(method) {
 		return protocolErr
 	}
-	regular := f.RegularFields()
+	regular := f.regularFields()
 	header := make(http.Header, len(regular))
 	values := make([]string, len(regular)) // one array for every field's values
 	for i, hf := range regular {
@@ -142,7 +145,7 @@ func (c *conn) startStream(id uint32, f *http2.MetaHeadersFrame, headerErr error
 		}
 		contentLength = int64(n)
 	}
-	if f.StreamEnded() {
+	if f.endStream {
 		if contentLength > 0 {
 			return protocolErr // a length its DATA can't have (RFC 9113 §8.1.1)
 		}
@@ -188,7 +191,7 @@ func (c *conn) startStream(id uint32, f *http2.MetaHeadersFrame, headerErr error
 	if scheme == "https" {
 		req.TLS = c.tlsState
 	}
-	if !f.StreamEnded() {
+	if !f.endStream {
 		st.body = newRequestBody(st, contentLength, trailer, needsContinue)
 		req.Body = st.body
 	}
@@ -200,7 +203,7 @@ func (c *conn) startStream(id uint32, f *http2.MetaHeadersFrame, headerErr error
 	if c.idle != nil {
 		c.idle.Stop()
 	}
-	st.remoteClosed = f.StreamEnded()
+	st.remoteClosed = f.endStream
 	c.mu.Unlock()
 	handler := c.srv.Handler
 	switch {
@@ -241,7 +244,7 @@ func validMethod(m string) bool {
 // and a request body still arriving is declined with RST_STREAM NO_ERROR
 // (RFC 9113 §8.1).
 func (c *conn) runHandler(st *stream, req *http.Request, h http.Handler) {
-	w := newResponseWriter(st, req)
+	w := st.newResponseWriter(req)
 	defer func() {
 		r := recover()
 		if r != nil {
