@@ -77,6 +77,36 @@ type request struct {
 	length      int64 // Content-Length; -1 if chunked, 0 if no body
 	close       bool  // the client asked for the connection to close
 	continue100 bool
+	has         fieldSet // fields the head has, among those framing reads
+}
+
+// fieldSet notes, while the fields are parsed, which of the few that
+// framing reads are there: most requests have none of them but Host, and
+// each would be a lookup (or a deletion) in the header map.
+type fieldSet uint8
+
+const (
+	hasContentLength fieldSet = 1 << iota
+	hasTransferEncoding
+	hasExpect
+	hasConnection
+	hasTrailer
+)
+
+func fieldOf(key string) fieldSet {
+	switch key {
+	case "Content-Length":
+		return hasContentLength
+	case "Transfer-Encoding":
+		return hasTransferEncoding
+	case "Expect":
+		return hasExpect
+	case "Connection":
+		return hasConnection
+	case "Trailer":
+		return hasTrailer
+	}
+	return 0
 }
 
 // parse reads c.head into r. The head is copied into one string that
@@ -184,6 +214,7 @@ func (c *conn) parseHeader(r *http.Request, q *request, s string) *statusError {
 		}
 		key := canonicalKey(name)
 		fields++
+		q.has |= fieldOf(key)
 		if vv, ok := h[key]; ok {
 			h[key] = append(vv, value)
 			continue
@@ -198,7 +229,13 @@ func (c *conn) parseHeader(r *http.Request, q *request, s string) *statusError {
 // as net/http's server does, noting the shapes the edge refuses.
 func (c *conn) framing(r *http.Request, q *request) *statusError {
 	h := r.Header
-	cls, tes := h["Content-Length"], h["Transfer-Encoding"]
+	var cls, tes []string
+	if q.has&hasContentLength != 0 {
+		cls = h["Content-Length"]
+	}
+	if q.has&hasTransferEncoding != 0 {
+		tes = h["Transfer-Encoding"]
+	}
 	switch {
 	case q.problem != "":
 	case len(tes) > 0 && len(cls) > 0:
@@ -206,12 +243,14 @@ func (c *conn) framing(r *http.Request, q *request) *statusError {
 	case len(cls) > 1:
 		q.problem = "several Content-Length headers"
 	}
-	q.close = wantsClose(r)
+	q.close = wantsClose(r, q.has&hasConnection != 0)
 	r.Close = q.close
 	if q.problem != "" {
 		return nil // refused by the edge, its body never read
 	}
-	delete(h, "Transfer-Encoding")
+	if tes != nil {
+		delete(h, "Transfer-Encoding")
+	}
 	if r.ProtoMajor == 1 && r.ProtoMinor == 0 {
 		tes = nil // HTTP/1.0 has no transfer codings; net/http ignores them
 	}
@@ -236,7 +275,8 @@ func (c *conn) framing(r *http.Request, q *request) *statusError {
 		q.length = int64(n)
 		r.ContentLength = q.length
 	}
-	if e := h["Expect"]; len(e) > 0 {
+	if q.has&hasExpect != 0 {
+		e := h["Expect"]
 		if len(e) == 1 && strings.EqualFold(e[0], "100-continue") {
 			q.continue100 = r.ProtoAtLeast(1, 1) && q.length != 0
 		} else {
@@ -244,8 +284,8 @@ func (c *conn) framing(r *http.Request, q *request) *statusError {
 		}
 	}
 	if q.chunked {
-		if names := h["Trailer"]; len(names) > 0 {
-			t, ok := declaredTrailers(names)
+		if q.has&hasTrailer != 0 {
+			t, ok := declaredTrailers(h["Trailer"])
 			if !ok {
 				return errMalformed // a framing field announced as a trailer
 			}
@@ -262,12 +302,17 @@ func (c *conn) framing(r *http.Request, q *request) *statusError {
 }
 
 // wantsClose reports whether the client asked for the connection to
-// close after the request (HTTP/1.0 closes unless it asks to keep alive).
-func wantsClose(r *http.Request) bool {
-	if r.ProtoMajor == 1 && r.ProtoMinor == 0 {
-		return !httpguts.HeaderValuesContainsToken(r.Header["Connection"], "keep-alive")
+// close after the request (HTTP/1.0 closes unless it asks to keep
+// alive); connection: the request has a Connection field.
+func wantsClose(r *http.Request, connection bool) bool {
+	var c []string
+	if connection {
+		c = r.Header["Connection"]
 	}
-	return httpguts.HeaderValuesContainsToken(r.Header["Connection"], "close")
+	if r.ProtoMajor == 1 && r.ProtoMinor == 0 {
+		return !httpguts.HeaderValuesContainsToken(c, "keep-alive")
+	}
+	return httpguts.HeaderValuesContainsToken(c, "close")
 }
 
 // declaredTrailers is the trailer map a "Trailer" header announces, as

@@ -56,9 +56,6 @@ func (st *stream) abort(err error) {
 	c.wmu.Unlock()
 }
 
-// connectionHeaders are the fields HTTP/2 forbids (RFC 9113 §8.2.2).
-var connectionHeaders = []string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade"}
-
 // startStream validates a request's header block, builds its
 // http.Request and starts its handler.
 func (c *conn) startStream(id uint32, f *headerBlock, headerErr error) error {
@@ -94,7 +91,29 @@ func (c *conn) startStream(id uint32, f *headerBlock, headerErr error) error {
 	regular := f.regularFields()
 	header := make(http.Header, len(regular))
 	values := make([]string, len(regular)) // one array for every field's values
+	// The fields looked at below, noted as they go by instead of looked
+	// up: most requests have none of them.
+	var has struct{ host, contentLength, expect, cookie, trailer bool }
+	te := 0
 	for i, hf := range regular {
+		switch hf.Name { // HTTP/2 sends names in lower case
+		case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
+			return protocolErr // connection-specific (RFC 9113 §8.2.2)
+		case "te":
+			if te++; te > 1 || hf.Value != "trailers" {
+				return protocolErr
+			}
+		case "host":
+			has.host = true
+		case "content-length":
+			has.contentLength = true
+		case "expect":
+			has.expect = true
+		case "cookie":
+			has.cookie = true
+		case "trailer":
+			has.trailer = true
+		}
 		key := textproto.CanonicalMIMEHeaderKey(hf.Name)
 		values[i] = hf.Value
 		if vv, ok := header[key]; ok {
@@ -103,15 +122,7 @@ func (c *conn) startStream(id uint32, f *headerBlock, headerErr error) error {
 			header[key] = values[i : i+1 : i+1]
 		}
 	}
-	for _, k := range connectionHeaders {
-		if _, ok := header[k]; ok {
-			return protocolErr
-		}
-	}
-	if te := header["Te"]; len(te) > 1 || len(te) == 1 && te[0] != "trailers" {
-		return protocolErr
-	}
-	if authority == "" {
+	if authority == "" && has.host {
 		authority = header.Get("Host")
 	}
 	if strings.IndexByte(authority, '@') >= 0 && (scheme == "http" || scheme == "https") {
@@ -133,7 +144,8 @@ func (c *conn) startStream(id uint32, f *headerBlock, headerErr error) error {
 		}
 	}
 	contentLength := int64(-1)
-	if cl, ok := header["Content-Length"]; ok {
+	if has.contentLength {
+		cl := header["Content-Length"]
 		n, err := strconv.ParseUint(cl[0], 10, 63)
 		for _, v := range cl[1:] {
 			if v != cl[0] {
@@ -151,27 +163,29 @@ func (c *conn) startStream(id uint32, f *headerBlock, headerErr error) error {
 		}
 		contentLength = 0
 	}
-	needsContinue := httpguts.HeaderValuesContainsToken(header["Expect"], "100-continue")
+	needsContinue := has.expect && httpguts.HeaderValuesContainsToken(header["Expect"], "100-continue")
 	if needsContinue {
 		delete(header, "Expect")
 	}
-	if cookies := header["Cookie"]; len(cookies) > 1 {
-		header["Cookie"] = []string{strings.Join(cookies, "; ")} // RFC 9113 §8.2.3
+	if has.cookie && len(header["Cookie"]) > 1 {
+		header["Cookie"] = []string{strings.Join(header["Cookie"], "; ")} // RFC 9113 §8.2.3
 	}
 	var trailer http.Header
-	for _, v := range header["Trailer"] {
-		for key := range strings.SplitSeq(v, ",") {
-			switch key = textproto.CanonicalMIMEHeaderKey(textproto.TrimString(key)); key {
-			case "Transfer-Encoding", "Trailer", "Content-Length", "":
-			default:
-				if trailer == nil {
-					trailer = make(http.Header)
+	if has.trailer {
+		for _, v := range header["Trailer"] {
+			for key := range strings.SplitSeq(v, ",") {
+				switch key = textproto.CanonicalMIMEHeaderKey(textproto.TrimString(key)); key {
+				case "Transfer-Encoding", "Trailer", "Content-Length", "":
+				default:
+					if trailer == nil {
+						trailer = make(http.Header)
+					}
+					trailer[key] = nil
 				}
-				trailer[key] = nil
 			}
 		}
+		delete(header, "Trailer")
 	}
-	delete(header, "Trailer")
 
 	st := &stream{c: c, id: id, send: c.peerInit}
 	st.ctx = reqctx.New(c.ctx)
