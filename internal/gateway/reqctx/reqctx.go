@@ -109,30 +109,45 @@ func (c *Ctx) SetTimeout(d time.Duration) {
 func (c *Ctx) expire() { c.end(context.DeadlineExceeded, true) }
 
 // AfterFunc arranges for f to run in its own goroutine when the context
-// ends, as context.AfterFunc does; stop reports whether it kept f from
-// running (false once f started, or after an earlier stop).
-func (c *Ctx) AfterFunc(f func()) (stop func() bool) {
+// ends, as context.AfterFunc does. Its Stop keeps f from running.
+func (c *Ctx) AfterFunc(f func()) Stop {
 	c.mu.Lock()
 	if c.ended {
 		c.mu.Unlock()
 		go f()
-		return func() bool { return false }
+		return Stop{}
 	}
 	c.nextID++
 	id := c.nextID
 	c.hooks = append(c.hooks, hook{id: id, f: f})
 	c.mu.Unlock()
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		for i, h := range c.hooks {
-			if h.id == id {
-				c.hooks = append(c.hooks[:i], c.hooks[i+1:]...)
-				return true
-			}
-		}
-		return false
+	return Stop{c: c, id: id}
+}
+
+// Stop undoes an AfterFunc. A value, not the func context.AfterFunc
+// returns: a closure would be an allocation a request.
+type Stop struct {
+	c        *Ctx
+	id       uint64
+	fallback func() bool // context.AfterFunc's, without a Ctx
+}
+
+// Stop reports whether it kept the function from running (false once it
+// started, or after an earlier Stop), as context.AfterFunc's stop.
+func (s Stop) Stop() bool {
+	if s.c == nil {
+		return s.fallback != nil && s.fallback()
 	}
+	c := s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, h := range c.hooks {
+		if h.id == s.id {
+			c.hooks = append(c.hooks[:i], c.hooks[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // Deadline reports the timeout set, if any.
@@ -184,11 +199,11 @@ func WithTimeout(ctx context.Context, d time.Duration) (context.Context, context
 
 // AfterFunc is context.AfterFunc, a hook on the request's Ctx when ctx has
 // one.
-func AfterFunc(ctx context.Context, f func()) (stop func() bool) {
+func AfterFunc(ctx context.Context, f func()) Stop {
 	if c := From(ctx); c != nil {
 		return c.AfterFunc(f)
 	}
-	return context.AfterFunc(ctx, f)
+	return Stop{fallback: context.AfterFunc(ctx, f)}
 }
 
 func noop() {}

@@ -115,14 +115,14 @@ func TestAfterFuncStop(t *testing.T) {
 	stop1 := c.AfterFunc(func() { ran.Add(1) })
 	stop2 := c.AfterFunc(func() { ran.Add(10) })
 	stop3 := c.AfterFunc(func() { ran.Add(100) })
-	if !stop2() {
+	if !stop2.Stop() {
 		t.Error("stop before the end: false")
 	}
-	if stop2() {
+	if stop2.Stop() {
 		t.Error("a second stop: true")
 	}
 	c.Cancel(nil)
-	if stop1() || stop3() {
+	if stop1.Stop() || stop3.Stop() {
 		t.Error("stop after the end: true")
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -133,7 +133,7 @@ func TestAfterFuncStop(t *testing.T) {
 		t.Fatalf("hooks ran to %d, want 101 (the stopped one must not run)", got)
 	}
 	done := make(chan struct{})
-	if c.AfterFunc(func() { close(done) })() {
+	if c.AfterFunc(func() { close(done) }).Stop() {
 		t.Error("stop of a hook set after the end: true")
 	}
 	recv(t, done, "a hook set after the end")
@@ -179,10 +179,22 @@ func TestFallbacks(t *testing.T) {
 	}
 	ran := make(chan struct{})
 	AfterFunc(child, func() { close(ran) })
+	var stopped atomic.Bool
+	s := AfterFunc(child, func() { stopped.Store(true) })
+	if !s.Stop() || s.Stop() {
+		t.Error("the fallback hook's Stop: not true once, then false")
+	}
 	cancel()
 	recv(t, ran, "the fallback hook")
+	if (Stop{}).Stop() {
+		t.Error("a zero Stop stopped something")
+	}
 	if c.Err() != nil {
 		t.Fatal("cancelling a child ended the request")
+	}
+	time.Sleep(10 * time.Millisecond) // a hook not stopped would have run by now
+	if stopped.Load() {
+		t.Error("a stopped fallback hook ran")
 	}
 	if same, _ := WithTimeout(c, time.Hour); same != context.Context(c) {
 		t.Error("WithTimeout on the request made a new context")
@@ -245,7 +257,7 @@ func BenchmarkRequest(b *testing.B) {
 			c := New(base)
 			ctx, cancel := WithTimeout(c, 15*time.Second)
 			stop := AfterFunc(context.WithValue(ctx, valKey{}, 2), hook)
-			stop()
+			stop.Stop()
 			cancel()
 			c.Cancel(nil)
 		}

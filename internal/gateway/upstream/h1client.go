@@ -410,9 +410,10 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req, orig *http.Request, trace 
 		trace.GotFirstResponseByte()
 	}
 	var resp *http.Response
+	var simple *simpleResponse
 	for {
 		if r, ok := readSimpleResponse(pc.br, req); ok {
-			resp = r // final: not 1xx
+			resp, simple = &r.Response, r // final: not 1xx
 			break
 		}
 		var err error
@@ -433,7 +434,7 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req, orig *http.Request, trace 
 		}
 		if trace != nil && trace.Got1xxResponse != nil {
 			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {
-				if !stop() {
+				if !stop.Stop() {
 					err = context.Cause(ctx)
 				}
 				pc.close()
@@ -449,7 +450,7 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req, orig *http.Request, trace 
 	resp.TLS = pc.tlsState
 
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		if !stop() {
+		if !stop.Stop() {
 			pc.close()
 			return nil, context.Cause(ctx)
 		}
@@ -469,7 +470,12 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req, orig *http.Request, trace 
 		pc.release(keep, stop)
 		return resp, nil
 	}
-	resp.Body = &h1Body{pc: pc, rc: resp.Body, keep: keep, stop: stop, ctx: ctx}
+	body := &h1Body{}
+	if simple != nil {
+		body = &simple.h1
+	}
+	*body = h1Body{pc: pc, rc: resp.Body, keep: keep, stop: stop, ctx: ctx}
+	resp.Body = body
 	return resp, nil
 }
 
@@ -511,8 +517,8 @@ func (pc *h1Conn) wroteRequest() bool {
 
 // release ends an exchange whose response was read completely: the
 // connection goes back to the pool when it can carry another request.
-func (pc *h1Conn) release(keep bool, stop func() bool) {
-	if !stop() {
+func (pc *h1Conn) release(keep bool, stop reqctx.Stop) {
+	if !stop.Stop() {
 		keep = false // the context ended: the connection is being closed
 	}
 	keep = keep && pc.wroteRequest() && !pc.sawEOF && pc.br.Buffered() == 0 && !pc.closed.Load()
@@ -528,8 +534,8 @@ func (pc *h1Conn) release(keep bool, stop func() bool) {
 // the request body, then the body writer's error, then err. firstByte
 // marks err as an error reading the first byte of the response; the
 // error's type tells shouldRetry what happened.
-func (pc *h1Conn) fail(ctx context.Context, stop func() bool, req *http.Request, start int64, err error, firstByte bool) error {
-	canceled := !stop()
+func (pc *h1Conn) fail(ctx context.Context, stop reqctx.Stop, req *http.Request, start int64, err error, firstByte bool) error {
+	canceled := !stop.Stop()
 	pc.close()
 	if canceled || pc.canceled.Load() {
 		return context.Cause(ctx)
@@ -594,7 +600,7 @@ type h1Body struct {
 	pc   *h1Conn
 	rc   io.ReadCloser // ReadResponse's body
 	keep bool
-	stop func() bool
+	stop reqctx.Stop
 	ctx  context.Context
 
 	mu     sync.Mutex
@@ -625,7 +631,7 @@ func (b *h1Body) Read(p []byte) (int, error) {
 		case err == io.EOF:
 			b.pc.release(b.keep, b.stop)
 		default:
-			canceled := !b.stop()
+			canceled := !b.stop.Stop()
 			b.pc.close()
 			if canceled || b.pc.canceled.Load() {
 				err = context.Cause(b.ctx)
@@ -646,7 +652,7 @@ func (b *h1Body) Close() error {
 	}
 	b.closed = true
 	if b.rerr == nil {
-		b.stop()
+		b.stop.Stop()
 		b.pc.close()
 	}
 	return nil

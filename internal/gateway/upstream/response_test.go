@@ -20,13 +20,14 @@ func compareWithReadResponse(t *testing.T, raw, method string) bool {
 	req := &http.Request{Method: method}
 	fastBR := bufio.NewReaderSize(strings.NewReader(raw), 4096)
 	fastBR.Peek(1) // as the client does before reading a response
-	fast, ok := readSimpleResponse(fastBR, req)
+	simple, ok := readSimpleResponse(fastBR, req)
 	if !ok {
 		if n := fastBR.Buffered(); n != min(len(raw), 4096) {
 			t.Errorf("declined but consumed bytes: %d buffered of %d\n%q", n, len(raw), raw)
 		}
 		return false
 	}
+	fast := &simple.Response
 	stdBR := bufio.NewReaderSize(strings.NewReader(raw), 4096)
 	std, err := http.ReadResponse(stdBR, req)
 	if err != nil {
