@@ -94,24 +94,28 @@ func (c *conn) serve() {
 		limit = http.DefaultMaxHeaderBytes
 	}
 	limit += 4096 // net/http's slack: the edge checks the exact limit
+	// One clock reading serves each pair of a state change and a deadline
+	// (the state's time is kept in seconds).
+	now := time.Now()
 	for first := true; ; first = false {
 		if !first {
 			// Wait for the next request under the idle timeout; the header
 			// timeout starts with its first byte, as in net/http.
-			c.setDeadline(s.IdleTimeout)
+			c.setDeadline(now, s.IdleTimeout)
 			if _, err := c.br.Peek(1); err != nil {
 				return
 			}
+			now = time.Now()
 		}
-		c.setDeadline(s.ReadHeaderTimeout)
+		c.setDeadline(now, s.ReadHeaderTimeout)
 		err := c.readHead(limit)
 		if len(c.head) > 0 || err != nil && c.br.Buffered() > 0 {
-			c.setState(http.StateActive)
+			c.setStateAt(http.StateActive, now)
 		}
 		if err != nil {
 			var se *statusError
 			if errors.As(err, &se) {
-				c.setState(http.StateActive)
+				c.setStateAt(http.StateActive, now)
 				c.reject(se)
 			}
 			return
@@ -120,19 +124,22 @@ func (c *conn) serve() {
 		if !c.serveRequest() || s.shutdown.Load() {
 			return
 		}
-		c.setState(http.StateIdle)
+		now = time.Now()
+		c.setStateAt(http.StateIdle, now)
 		if cap(c.head) > 64<<10 {
 			c.head = nil // an unusually large head: don't keep its buffer
 		}
 	}
 }
 
-func (c *conn) setDeadline(d time.Duration) {
+// setDeadline sets the read deadline d after now; no deadline when d and
+// the header timeout are 0.
+func (c *conn) setDeadline(now time.Time, d time.Duration) {
 	if d <= 0 {
 		d = c.s.ReadHeaderTimeout
 	}
 	if d > 0 {
-		c.rwc.SetReadDeadline(time.Now().Add(d))
+		c.rwc.SetReadDeadline(now.Add(d))
 	} else {
 		c.rwc.SetReadDeadline(time.Time{})
 	}
@@ -314,11 +321,13 @@ func (c *conn) end() {
 	writers.Put(c.bw)
 }
 
-func (c *conn) setState(st http.ConnState) {
+func (c *conn) setState(st http.ConnState) { c.setStateAt(st, time.Now()) }
+
+func (c *conn) setStateAt(st http.ConnState, now time.Time) {
 	if http.ConnState(c.state.Swap(int32(st))) == st && st != http.StateNew {
 		return
 	}
-	c.since.Store(time.Now().Unix())
+	c.since.Store(now.Unix())
 	if h := c.s.ConnState; h != nil {
 		h(c.rwc, st)
 	}

@@ -470,9 +470,11 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req, orig *http.Request, trace 
 		pc.release(keep, stop)
 		return resp, nil
 	}
-	body := &h1Body{}
+	var body *h1Body
 	if simple != nil {
 		body = &simple.h1
+	} else {
+		body = new(h1Body)
 	}
 	*body = h1Body{pc: pc, rc: resp.Body, keep: keep, stop: stop, ctx: ctx}
 	resp.Body = body
