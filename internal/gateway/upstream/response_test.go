@@ -164,3 +164,21 @@ func FuzzReadSimpleResponse(f *testing.F) {
 		compareWithReadResponse(t, raw, method)
 	})
 }
+
+// BenchmarkReadSimpleResponse: the head of a typical upstream answer.
+func BenchmarkReadSimpleResponse(b *testing.B) {
+	raw := "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 1024\r\n" +
+		"Date: Thu, 26 Nov 2026 19:30:00 GMT\r\nServer: upstream\r\n\r\n" + strings.Repeat("x", 1024)
+	req := &http.Request{Method: http.MethodGet}
+	r := strings.NewReader(raw)
+	br := bufio.NewReaderSize(r, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(raw)
+		br.Reset(r)
+		br.Peek(1)
+		if resp, ok := readSimpleResponse(br, req); !ok || resp.ContentLength != 1024 {
+			b.Fatal("declined")
+		}
+	}
+}
