@@ -922,7 +922,7 @@ func writeFields(bw *bufio.Writer, h http.Header) {
 			continue // as WriteSubset: dropped
 		}
 		for _, v := range vv {
-			if strings.ContainsAny(v, "\r\n") {
+			if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0 { // faster than ContainsAny
 				v = newlineToSpace.Replace(v)
 			}
 			bw.WriteString(k)

@@ -36,8 +36,8 @@ func readSimpleResponse(br *bufio.Reader, req *http.Request) (resp *simpleRespon
 		return nil, false
 	}
 	// "HTTP/1.1 200 OK": the code is 3 digits, 2xx to 5xx, with a body.
-	if len(line) < 13 || line[:9] != "HTTP/1.1 " || line[12] != ' ' || strings.ContainsAny(line, "\r\n") {
-		return nil, false // a bare CR or LF: lines as ReadResponse splits them differ
+	if len(line) < 13 || line[:9] != "HTTP/1.1 " || line[12] != ' ' || strings.IndexByte(line, '\r') >= 0 {
+		return nil, false // a bare CR (a line has no LF): lines as ReadResponse splits them differ
 	}
 	code := 0
 	for _, c := range line[9:12] {
