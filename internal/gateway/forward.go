@@ -116,16 +116,19 @@ func (g *Gateway) forward(w *recorder, r *http.Request, ctx context.Context, ex 
 		return
 	}
 	removeHopByHopHeaders(res.Header)
-	h := w.Header()
-	if len(h) == 0 {
-		for k, vv := range res.Header {
-			if len(vv) > 0 { // as copyHeader: no value, no key
-				h[k] = vv[:len(vv):len(vv)] // an Add to h reallocates
+	if a, ok := w.ResponseWriter.(headerAdopter); !ok || !a.AdoptHeader(res.Header) {
+		h := w.Header()
+		if len(h) == 0 {
+			for k, vv := range res.Header {
+				if len(vv) > 0 { // as copyHeader: no value, no key
+					h[k] = vv[:len(vv):len(vv)] // an Add to h reallocates
+				}
 			}
+		} else {
+			copyHeader(h, res.Header)
 		}
-	} else {
-		copyHeader(h, res.Header)
 	}
+	h := w.Header()
 	// The "Trailer" header isn't in the Transport's response: announce
 	// the trailers the upstream announced.
 	announced := len(res.Trailer)
@@ -165,6 +168,16 @@ func (g *Gateway) forward(w *recorder, r *http.Request, ctx context.Context, ex 
 			h.Add(k, v)
 		}
 	}
+}
+
+// headerAdopter is a response writer that can take the upstream
+// response's header map as its own (h2server's) instead of a copy: the
+// response is the upstream's to the end, and every value slice of a
+// response read by a cluster's client has no spare capacity that an Add
+// would write into. h1server's writer needs none: it reuses one map per
+// connection.
+type headerAdopter interface {
+	AdoptHeader(http.Header) bool
 }
 
 // forwardHeader is the header sent upstream: r's, less hop-by-hop headers

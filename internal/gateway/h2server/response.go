@@ -46,12 +46,31 @@ type responseWriter struct {
 
 func (st *stream) newResponseWriter(req *http.Request) *responseWriter {
 	w := &st.w
-	*w = responseWriter{st: st, c: st.c, header: make(http.Header), head: req.Method == "HEAD", declared: -1}
+	*w = responseWriter{st: st, c: st.c, head: req.Method == "HEAD", declared: -1}
 	w.fields = w.fieldsBuf[:0]
 	return w
 }
 
-func (w *responseWriter) Header() http.Header { return w.header }
+// Header is made on first use: a proxy's handler usually adopts the
+// upstream's instead (AdoptHeader).
+func (w *responseWriter) Header() http.Header {
+	if w.header == nil {
+		w.header = make(http.Header)
+	}
+	return w.header
+}
+
+// AdoptHeader makes h the response's header map, unless the handler has
+// already set fields or the status: a proxy hands over the map of the
+// upstream's response rather than copying it into a new one. It reports
+// whether it did; h is the writer's from then on.
+func (w *responseWriter) AdoptHeader(h http.Header) bool {
+	if len(w.header) != 0 || w.wroteHeader {
+		return false
+	}
+	w.header = h
+	return true
+}
 
 // WriteHeader sends an informational response at once, and takes a
 // final status with a snapshot of the header: later changes to it are

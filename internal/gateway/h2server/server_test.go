@@ -24,6 +24,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -2425,6 +2426,19 @@ func TestServerResponseHeaders(t *testing.T) {
 			w.Header().Add("X-A", "2")
 			w.WriteHeader(418)
 			io.WriteString(w, "teapot")
+		case "/adopted", "/adopted-after-set", "/adopted-after-status":
+			a := w.(interface{ AdoptHeader(http.Header) bool })
+			switch r.URL.Path {
+			case "/adopted-after-set":
+				w.Header().Set("X-Own", "1")
+			case "/adopted-after-status":
+				w.WriteHeader(202)
+			}
+			upstream := http.Header{"X-Up": {"a", "b"}, "Content-Length": {"2"}}
+			adopted := a.AdoptHeader(upstream)
+			w.Header().Set("X-Adopted", strconv.FormatBool(adopted))
+			upstream.Set("X-Late", "1") // the adopted map is the writer's
+			io.WriteString(w, "ok")
 		default:
 			io.WriteString(w, "hello")
 		}
@@ -2482,6 +2496,24 @@ func TestServerResponseHeaders(t *testing.T) {
 		{"status and repeated fields", "GET", "/status", func(t *testing.T, r *stResp) {
 			if r.status != 418 || string(r.body) != "teapot" || len(r.header.Values("X-A")) != 2 {
 				t.Errorf("%d %q %v", r.status, r.body, r.header)
+			}
+		}},
+		{"adopted header", "GET", "/adopted", func(t *testing.T, r *stResp) {
+			h := r.header
+			if h.Get("X-Adopted") != "true" || !slices.Equal(h.Values("X-Up"), []string{"a", "b"}) ||
+				h.Get("X-Late") != "1" || h.Get("Content-Length") != "2" || string(r.body) != "ok" {
+				t.Errorf("%v %q", h, r.body)
+			}
+		}},
+		{"no adoption over the handler's fields", "GET", "/adopted-after-set", func(t *testing.T, r *stResp) {
+			h := r.header
+			if h.Get("X-Adopted") != "false" || h.Get("X-Own") != "1" || h.Get("X-Up") != "" {
+				t.Errorf("%v", h)
+			}
+		}},
+		{"no adoption after the status", "GET", "/adopted-after-status", func(t *testing.T, r *stResp) {
+			if r.status != 202 || r.header.Get("X-Up") != "" || r.header.Get("X-Adopted") != "" {
+				t.Errorf("%d %v", r.status, r.header)
 			}
 		}},
 	}
