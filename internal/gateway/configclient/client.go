@@ -90,6 +90,7 @@ func (c *Client) LoadCache() bool {
 		}
 		return false
 	}
+	cfg.Compact() // held until the next configuration
 	if err := c.apply(cfg, version); err != nil {
 		c.log.Warn("the cached gateway configuration does not apply", "file", c.opts.CacheFile, "err", err)
 		return false
@@ -185,6 +186,7 @@ func (c *Client) handle(resp *discovery.DiscoveryResponse) (string, error) {
 	if version == c.st.applied() {
 		return version, nil // an equivalent push: nothing to do
 	}
+	cfg.Compact() // held until the next configuration
 	if err := c.apply(cfg, version); err != nil {
 		return "", err
 	}
