@@ -30,6 +30,7 @@ type conn struct {
 	tls    *tls.ConnectionState
 	state  atomic.Int32 // http.ConnState
 	since  atomic.Int64 // unix seconds of the last state change
+	phase  atomic.Int64 // the deadline of the waiting phase (deadlines.go)
 
 	head    []byte // the request head being parsed
 	out     []byte // a response head being assembled
@@ -64,6 +65,7 @@ func (s *Server) ServeConn(rwc net.Conn) bool {
 	if !s.conns.Add(c) {
 		return false
 	}
+	s.startSweeper()
 	c.setState(http.StateNew)
 	c.br = readers.Get().(*bufio.Reader)
 	c.br.Reset(c)
@@ -94,20 +96,28 @@ func (c *conn) serve() {
 		limit = http.DefaultMaxHeaderBytes
 	}
 	limit += 4096 // net/http's slack: the edge checks the exact limit
-	// One clock reading serves each pair of a state change and a deadline
-	// (the state's time is kept in seconds).
+	// One clock reading serves each pair of a state change and a phase's
+	// deadline (the state's time is kept in seconds).
+	idle := s.IdleTimeout
+	if idle <= 0 {
+		idle = s.ReadHeaderTimeout
+	}
 	now := time.Now()
 	for first := true; ; first = false {
 		if !first {
 			// Wait for the next request under the idle timeout; the header
 			// timeout starts with its first byte, as in net/http.
-			c.setDeadline(now, s.IdleTimeout)
+			if !c.enterPhase(now, idle) {
+				return
+			}
 			if _, err := c.br.Peek(1); err != nil {
 				return
 			}
 			now = time.Now()
 		}
-		c.setDeadline(now, s.ReadHeaderTimeout)
+		if !c.enterPhase(now, s.ReadHeaderTimeout) {
+			return
+		}
 		err := c.readHead(limit)
 		if len(c.head) > 0 || err != nil && c.br.Buffered() > 0 {
 			c.setStateAt(http.StateActive, now)
@@ -120,8 +130,12 @@ func (c *conn) serve() {
 			}
 			return
 		}
-		c.rwc.SetReadDeadline(time.Time{})
-		if !c.serveRequest() || s.shutdown.Load() {
+		if !c.leavePhase() {
+			return // the head came after the header timeout
+		}
+		if !c.serveRequest() || s.shutdown.Load() || c.expired.Load() {
+			// A body read the body idle timeout ended left the socket's
+			// read deadline in the past: the connection is done.
 			return
 		}
 		now = time.Now()
@@ -129,19 +143,6 @@ func (c *conn) serve() {
 		if cap(c.head) > 64<<10 {
 			c.head = nil // an unusually large head: don't keep its buffer
 		}
-	}
-}
-
-// setDeadline sets the read deadline d after now; no deadline when d and
-// the header timeout are 0.
-func (c *conn) setDeadline(now time.Time, d time.Duration) {
-	if d <= 0 {
-		d = c.s.ReadHeaderTimeout
-	}
-	if d > 0 {
-		c.rwc.SetReadDeadline(now.Add(d))
-	} else {
-		c.rwc.SetReadDeadline(time.Time{})
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +59,8 @@ type Server struct {
 
 	conns    connset.Set[*conn]
 	shutdown atomic.Bool
+	sweepMu  sync.Mutex
+	sweeping bool // the phases' sweeper runs (deadlines.go)
 }
 
 // ErrServerClosed is what Serve returns after Shutdown.
