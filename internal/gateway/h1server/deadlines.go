@@ -25,6 +25,10 @@ import (
 // phaseOverrun is the phase word once the sweeper has ended the phase.
 const phaseOverrun = -1
 
+// epoch is what phase deadlines count from: monotonic time, as socket
+// deadlines, so that a step of the wall clock moves no timeout.
+var epoch = time.Now()
+
 // enterPhase starts a waiting phase that ends d after now (no deadline
 // when d <= 0); false when the previous phase overran.
 func (c *conn) enterPhase(now time.Time, d time.Duration) bool {
@@ -34,7 +38,7 @@ func (c *conn) enterPhase(now time.Time, d time.Duration) bool {
 	}
 	var deadline int64
 	if d > 0 {
-		deadline = now.Add(d).UnixNano()
+		deadline = int64(now.Add(d).Sub(epoch)) // > 0: now is after epoch
 	}
 	return c.phase.CompareAndSwap(old, deadline)
 }
@@ -91,7 +95,7 @@ func (s *Server) sweep(period time.Duration) {
 			s.sweepMu.Unlock()
 			continue
 		}
-		now := time.Now().UnixNano()
+		now := int64(time.Since(epoch))
 		for _, c := range conns {
 			if d := c.phase.Load(); d > 0 && now >= d && c.phase.CompareAndSwap(d, phaseOverrun) {
 				c.rwc.SetReadDeadline(aLongTimeAgo)

@@ -31,13 +31,13 @@ func TestPhaseHandOver(t *testing.T) {
 			}
 		}
 	}()
-	base := time.Unix(1_000_000, 0)
+	base := epoch
 	left, lost := map[int64]bool{}, map[int64]bool{}
 	giveUp := time.Now().Add(5 * time.Second)
 	for i := 0; i < 20000 || len(lost) == 0 && time.Now().Before(giveUp); i++ {
 		c := cur.Load()
 		now := base.Add(time.Duration(i) * time.Second)
-		d := now.Add(time.Millisecond).UnixNano()
+		d := int64(now.Add(time.Millisecond).Sub(epoch))
 		switch {
 		case !c.enterPhase(now, time.Millisecond):
 			cur.Store(&conn{}) // the previous phase overran: closed
