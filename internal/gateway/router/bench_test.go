@@ -125,6 +125,7 @@ func BenchmarkCompile(b *testing.B) {
 			runtime.ReadMemStats(&after)
 			runtime.KeepAlive(tbl)
 			b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(n), "retained-B/route")
+			b.ReportMetric(float64(int64(after.HeapObjects)-int64(before.HeapObjects))/float64(n), "retained-objects/route")
 		})
 	}
 }
