@@ -30,9 +30,9 @@ type responseWriter struct {
 	head   bool // a HEAD request's response: no body is sent
 
 	status      int
-	wroteHeader bool     // the final status is set
-	fields      []string // the header as of WriteHeader: name, value, ...
-	fieldsBuf   [16]string
+	wroteHeader bool       // the final status is set
+	fields      []string   // the header as of WriteHeader: name, value, ...
+	fieldsBuf   [16]string // fields' storage: 8 fields without an allocation
 	hasDate     bool
 	declared    int64 // Content-Length as of WriteHeader, or -1
 	trailers    []string
