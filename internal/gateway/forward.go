@@ -20,11 +20,10 @@ import (
 // Rewrite hook the gateway used to give it) does, step for step, with
 // less work per request:
 //
-//   - the forwarded header map is built in one pass that leaves out the
-//     hop-by-hop headers, the headers named in Connection, the client's
-//     Forwarded / X-Forwarded-* and x-envoy-* headers, instead of a deep
-//     copy followed by deletions; header values that pass unchanged share
-//     the inbound request's slices (nothing writes to them);
+//   - the forwarded header map is the client's, edited in place in one
+//     pass that drops the hop-by-hop headers, the headers named in
+//     Connection, the client's Forwarded / X-Forwarded-* and x-envoy-*
+//     headers, instead of a deep copy followed by deletions;
 //   - the exchange travels as an argument, not as a context value, and the
 //     request is copied once, not three times;
 //   - a response of known length is written with its headers in one
@@ -180,19 +179,28 @@ type headerAdopter interface {
 	AdoptHeader(http.Header) bool
 }
 
-// forwardHeader is the header sent upstream: r's, less hop-by-hop headers
-// (and those named in Connection), the client's Forwarded, X-Forwarded-*
-// and x-envoy-* headers; plus what the edge adds as Envoy does at a
-// gateway: X-Forwarded-For with the client address appended to what the
-// client sent, X-Forwarded-Proto, a fresh x-request-id,
-// X-Envoy-Original-Path when the path was rewritten; TE: trailers and the
-// upgrade headers when the client asked for them.
+// forwardHeader makes r's header the one sent upstream, in place: r's,
+// less hop-by-hop headers (and those named in Connection), the client's
+// Forwarded, X-Forwarded-* and x-envoy-* headers; plus what the edge adds
+// as Envoy does at a gateway: X-Forwarded-For with the client address
+// appended to what the client sent, X-Forwarded-Proto, a fresh
+// x-request-id, X-Envoy-Original-Path when the path was rewritten; TE:
+// trailers and the upgrade headers when the client asked for them.
+//
+// The map is the server's, made for this request, and routing has read
+// it: editing it spares a copy of every field a request. What reads it
+// afterwards (the access log, as Envoy's logs the headers its filters
+// left) wants the forwarded fields.
 func forwardHeader(r *http.Request, upstreamPath, reqUpType string) http.Header {
-	in := r.Header
+	h := r.Header
+	if h == nil {
+		h = make(http.Header, 5)
+		r.Header = h
+	}
 	// Headers named in Connection are hop-by-hop (RFC 7230 §6.1).
 	var named []string
 	var namedBuf [4]string
-	for _, f := range in["Connection"] {
+	for _, f := range h["Connection"] {
 		for sf := range strings.SplitSeq(f, ",") {
 			if sf = textproto.TrimString(sf); sf != "" {
 				if named == nil {
@@ -202,36 +210,40 @@ func forwardHeader(r *http.Request, upstreamPath, reqUpType string) http.Header 
 			}
 		}
 	}
-	h := make(http.Header, len(in)+5)
+	// What the edge reads of the client's fields, before they go.
+	trailers := httpguts.HeaderValuesContainsToken(h["Te"], "trailers")
+	priorXFF := h["X-Forwarded-For"]
+next:
+	for k := range h {
+		if hopByHop(k) {
+			delete(h, k)
+			continue
+		}
+		for _, n := range named {
+			if k == n {
+				delete(h, k)
+				continue next
+			}
+		}
+		switch k {
+		case "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
+			delete(h, k)
+			continue
+		}
+		if len(k) > 8 && strings.EqualFold(k[:8], "X-Envoy-") {
+			// At the edge Envoy drops the x-envoy-* headers a client sent.
+			delete(h, k)
+		}
+	}
 	// The values the edge adds share one backing array.
 	vals := make([]string, 0, 4)
 	value := func(v string) []string {
 		vals = append(vals, v)
 		return vals[len(vals)-1 : len(vals) : len(vals)]
 	}
-next:
-	for k, vv := range in {
-		if hopByHop(k) {
-			continue
-		}
-		for _, n := range named {
-			if k == n {
-				continue next
-			}
-		}
-		switch k {
-		case "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
-			continue
-		}
-		if len(k) > 8 && strings.EqualFold(k[:8], "X-Envoy-") {
-			// At the edge Envoy drops the x-envoy-* headers a client sent.
-			continue
-		}
-		h[k] = vv[:len(vv):len(vv)]
-	}
 	// ReverseProxy tells the upstream that trailers are supported when
 	// the client did.
-	if httpguts.HeaderValuesContainsToken(in["Te"], "trailers") {
+	if trailers {
 		h["Te"] = valueTrailers
 	}
 	if reqUpType != "" {
@@ -244,8 +256,8 @@ next:
 	}
 	if clientIP, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		xff := clientIP
-		if prior := in["X-Forwarded-For"]; len(prior) > 0 {
-			xff = strings.Join(prior, ", ") + ", " + clientIP
+		if len(priorXFF) > 0 {
+			xff = strings.Join(priorXFF, ", ") + ", " + clientIP
 		}
 		h["X-Forwarded-For"] = value(xff)
 	}

@@ -220,7 +220,7 @@ var aLongTimeAgo = time.Unix(1, 0)
 func (c *conn) serveRequest() bool {
 	w := &response{c: c, contentLength: -1}
 	base := http.Request{RemoteAddr: c.remote, TLS: c.tls, Body: http.NoBody}
-	if err := c.parse(&base, &w.q); err != nil {
+	if err := c.parse(&base, &w.url, &w.q); err != nil {
 		c.reject(err)
 		return false
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/meshgate/meshgate/internal/gateway/reqtarget"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -109,9 +110,9 @@ func fieldOf(key string) fieldSet {
 	return 0
 }
 
-// parse reads c.head into r. The head is copied into one string that
-// every key and value of the request points into.
-func (c *conn) parse(r *http.Request, q *request) *statusError {
+// parse reads c.head into r, its target into u. The head is copied into
+// one string that every key and value of the request points into.
+func (c *conn) parse(r *http.Request, u *url.URL, q *request) *statusError {
 	s := string(c.head)
 	line, rest := cutLine(s)
 	method, rest1, ok1 := strings.Cut(line, " ")
@@ -143,8 +144,7 @@ func (c *conn) parse(r *http.Request, q *request) *statusError {
 	if justAuthority {
 		rawurl = "http://" + target
 	}
-	u, err := url.ParseRequestURI(rawurl)
-	if err != nil {
+	if reqtarget.Parse(rawurl, u) != nil {
 		return errMalformed
 	}
 	if justAuthority {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ const maxPostHandlerRead = 256 << 10
 type response struct {
 	c    *conn
 	req  *http.Request
+	url  url.URL // the request's
 	q    request
 	body body
 

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/meshgate/meshgate/internal/gateway/reqctx"
+	"github.com/meshgate/meshgate/internal/gateway/reqtarget"
 )
 
 // stream is one request and its response.
@@ -22,6 +23,7 @@ type stream struct {
 	c    *conn
 	id   uint32
 	ctx  *reqctx.Ctx
+	url  url.URL      // the request's
 	body *requestBody // nil when the request had no body
 
 	// Guarded by c.mu.
@@ -128,18 +130,17 @@ func (c *conn) startStream(id uint32, f *headerBlock, headerErr error) error {
 	if strings.IndexByte(authority, '@') >= 0 && (scheme == "http" || scheme == "https") {
 		return protocolErr // no userinfo in :authority (RFC 9113 §8.3.1)
 	}
-	var u *url.URL
+	var u url.URL
 	requestURI := path
 	if method == "CONNECT" {
-		u, requestURI = &url.URL{Host: authority}, authority
+		u.Host, requestURI = authority, authority
 	} else {
 		// origin-form, or "*" for OPTIONS (RFC 9113 §8.3.1); an absolute
 		// URI in :path would name a host other than :authority.
 		if path[0] != '/' && (path != "*" || method != "OPTIONS") {
 			return protocolErr
 		}
-		var err error
-		if u, err = url.ParseRequestURI(path); err != nil {
+		if reqtarget.Parse(path, &u) != nil {
 			return protocolErr
 		}
 	}
@@ -187,11 +188,11 @@ func (c *conn) startStream(id uint32, f *headerBlock, headerErr error) error {
 		delete(header, "Trailer")
 	}
 
-	st := &stream{c: c, id: id, send: c.peerInit}
+	st := &stream{c: c, id: id, send: c.peerInit, url: u}
 	st.ctx = reqctx.New(c.ctx)
 	req := (&http.Request{
 		Method:        method,
-		URL:           u,
+		URL:           &st.url,
 		Proto:         "HTTP/2.0",
 		ProtoMajor:    2,
 		Header:        header,
