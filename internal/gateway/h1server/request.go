@@ -79,6 +79,9 @@ type request struct {
 	close       bool  // the client asked for the connection to close
 	continue100 bool
 	has         fieldSet // fields the head has, among those framing reads
+	// values holds the field values when they are few: the header map's
+	// slices point into it.
+	values [8]string
 }
 
 // fieldSet notes, while the fields are parsed, which of the few that
@@ -178,8 +181,11 @@ func (c *conn) parse(r *http.Request, u *url.URL, q *request) *statusError {
 // parseHeader reads the header fields of a head (s after the request
 // line) into r.Header.
 func (c *conn) parseHeader(r *http.Request, q *request, s string) *statusError {
-	n := strings.Count(s, "\n") // an upper bound of the fields, for one allocation of values
-	vals := make([]string, 0, n)
+	n := strings.Count(s, "\n") // an upper bound of the fields, for one array of values
+	vals := q.values[:0]
+	if n > len(q.values) {
+		vals = make([]string, 0, n)
+	}
 	h := make(http.Header, n)
 	r.Header = h
 	fields := 0

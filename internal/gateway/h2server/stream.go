@@ -25,6 +25,9 @@ type stream struct {
 	ctx  *reqctx.Ctx
 	url  url.URL      // the request's
 	body *requestBody // nil when the request had no body
+	// values holds the request's field values when they are few: the
+	// header map's slices point into it.
+	values [8]string
 
 	// Guarded by c.mu.
 	remoteClosed bool
@@ -90,9 +93,14 @@ func (c *conn) startStream(id uint32, f *headerBlock, headerErr error) error {
 	} else if method == "" || scheme == "" || path == "" || !validMethod(method) {
 		return protocolErr
 	}
+	st := &stream{c: c, id: id, send: c.peerInit}
 	regular := f.regularFields()
 	header := make(http.Header, len(regular))
-	values := make([]string, len(regular)) // one array for every field's values
+	values := st.values[:0] // one array for every field's values
+	if len(regular) > len(st.values) {
+		values = make([]string, len(regular))
+	}
+	values = values[:len(regular)]
 	// The fields looked at below, noted as they go by instead of looked
 	// up: most requests have none of them.
 	var has struct{ host, contentLength, expect, cookie, trailer bool }
@@ -188,7 +196,7 @@ func (c *conn) startStream(id uint32, f *headerBlock, headerErr error) error {
 		delete(header, "Trailer")
 	}
 
-	st := &stream{c: c, id: id, send: c.peerInit, url: u}
+	st.url = u
 	st.ctx = reqctx.New(c.ctx)
 	req := (&http.Request{
 		Method:        method,

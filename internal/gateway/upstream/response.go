@@ -18,9 +18,10 @@ import (
 // buffered, with one Content-Length and no Transfer-Encoding, Trailer,
 // Connection or Pragma field, every field well formed. The result is what
 // http.ReadResponse returns for it (response_test.go compares them), at a
-// third of the allocations: one string for the head, one array for the
-// values, one for the response with its body. ok is false, and br
-// untouched, for any other response, which ReadResponse then reads.
+// fraction of the allocations: one string for the head, one for the
+// response with its body and, up to 8 fields, their values, and the
+// header map. ok is false, and br untouched, for any other response,
+// which ReadResponse then reads.
 func readSimpleResponse(br *bufio.Reader, req *http.Request) (resp *simpleResponse, ok bool) {
 	if req.Method == http.MethodHead || req.Method == http.MethodConnect {
 		return nil, false
@@ -51,8 +52,12 @@ func readSimpleResponse(br *bufio.Reader, req *http.Request) (resp *simpleRespon
 	}
 	status := strings.TrimLeft(line[9:], " ") // as ReadResponse keeps it: code and reason
 	n := strings.Count(rest, "\n")            // the fields, at most
+	resp = new(simpleResponse)
 	h := make(http.Header, n)
-	vals := make([]string, 0, n)
+	vals := resp.values[:0]
+	if n > len(resp.values) {
+		vals = make([]string, 0, n)
+	}
 	length := int64(-1)
 	for rest != "" {
 		if line, rest, ok = cutCRLF(rest); !ok {
@@ -88,7 +93,7 @@ func readSimpleResponse(br *bufio.Reader, req *http.Request) (resp *simpleRespon
 		return nil, false
 	}
 	br.Discard(end + 4)
-	resp = &simpleResponse{Response: http.Response{
+	resp.Response = http.Response{
 		Status:        status,
 		StatusCode:    code,
 		Proto:         "HTTP/1.1",
@@ -97,7 +102,7 @@ func readSimpleResponse(br *bufio.Reader, req *http.Request) (resp *simpleRespon
 		Header:        h,
 		ContentLength: length,
 		Request:       req,
-	}}
+	}
 	if length == 0 {
 		resp.Body = http.NoBody
 	} else {
@@ -125,6 +130,9 @@ type simpleResponse struct {
 	http.Response
 	length lengthBody
 	h1     h1Body
+	// values holds the field values when they are few: the header map's
+	// slices point into it.
+	values [8]string
 }
 
 // lengthBody is a Content-Length response body; like ReadResponse's, it
