@@ -1490,6 +1490,10 @@ func TestServerWriteTimeout(t *testing.T) {
 		t.Fatalf("handler wrote %d bytes to a client that does not read, without error", r.written)
 	}
 	t.Logf("handler's Write failed after %d bytes, %v: %v", r.written, r.elapsed, r.err)
+	if r.elapsed < 300*time.Millisecond {
+		// A blocked write has at least WriteTimeout (writeDeadliner).
+		t.Errorf("the handler's writes were cut %v after they began, before the WriteTimeout", r.elapsed)
+	}
 	at := stRecv(t, closedAt, 4*time.Second, "the connection to close")
 	if d := at.Sub(start); d > 4*time.Second {
 		t.Errorf("connection closed %v after the request", d)
