@@ -28,9 +28,10 @@ type conn struct {
 	ctx    context.Context // the base of its requests' contexts: values only
 	remote string
 	tls    *tls.ConnectionState
-	state  atomic.Int32 // http.ConnState
-	since  atomic.Int64 // unix seconds of the last state change
-	phase  atomic.Int64 // the deadline of the waiting phase (deadlines.go)
+	state  atomic.Int32               // http.ConnState
+	since  atomic.Int64               // unix seconds of the last state change
+	phase  atomic.Int64               // the deadline of the waiting phase (deadlines.go)
+	req    atomic.Pointer[reqctx.Ctx] // the running request's, while the sweeper arms its timeouts
 
 	head    []byte // the request head being parsed
 	out     []byte // a response head being assembled
@@ -226,6 +227,12 @@ func (c *conn) serveRequest() bool {
 	}
 	rc := reqctx.New(c.ctx)
 	defer rc.Cancel(nil)
+	if p := c.s.sweepPeriod(); p > 0 {
+		// The sweeper arms the timeouts of the requests it finds running.
+		rc.DeferTimeouts(2 * p)
+		c.req.Store(rc)
+		defer c.req.Store(nil)
+	}
 	var ctx context.Context = rc
 	if w.q.problem != "" {
 		ctx = context.WithValue(ctx, problemKey{}, w.q.problem)

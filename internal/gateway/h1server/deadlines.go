@@ -21,6 +21,11 @@ import (
 //
 // A timeout ends late by up to one sweep period: an eighth of the
 // shorter timeout, between 5 ms and 500 ms.
+//
+// The sweeper also arms the route timeouts of the requests it finds
+// running (reqctx's DeferTimeouts): a request that ends within two
+// periods, nearly every one, never has a timer. Those timeouts fire at
+// their deadline, as a timer set at once would.
 
 // phaseOverrun is the phase word once the sweeper has ended the phase.
 const phaseOverrun = -1
@@ -78,8 +83,9 @@ func (s *Server) startSweeper() {
 	}
 }
 
-// sweep ends the overrun phases every period, until the server has no
-// connection left.
+// sweep ends the overrun phases, and arms the route timeouts of the
+// requests it finds running (reqctx's DeferTimeouts), every period,
+// until the server has no connection left.
 func (s *Server) sweep(period time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
@@ -99,6 +105,9 @@ func (s *Server) sweep(period time.Duration) {
 		for _, c := range conns {
 			if d := c.phase.Load(); d > 0 && now >= d && c.phase.CompareAndSwap(d, phaseOverrun) {
 				c.rwc.SetReadDeadline(aLongTimeAgo)
+			}
+			if rc := c.req.Load(); rc != nil {
+				rc.Arm()
 			}
 		}
 	}

@@ -1,11 +1,14 @@
 package h1server
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 )
 
 // TestPhaseHandOver: a connection's phases and a sweeper racing to end
@@ -120,5 +123,56 @@ func TestSweepPeriod(t *testing.T) {
 		if got := s.sweepPeriod(); got != tc.want {
 			t.Errorf("header %v idle %v: %v, want %v", tc.header, tc.idle, got, tc.want)
 		}
+	}
+}
+
+// TestSweeperArmsRouteTimeouts: a timeout the handler sets on its request
+// (as the proxy sets the route's) longer than two sweep periods gets no
+// timer until the sweeper finds the request running, and then fires at
+// its deadline; shorter ones get their timer at once.
+func TestSweeperArmsRouteTimeouts(t *testing.T) {
+	type result struct {
+		err     error
+		elapsed time.Duration
+	}
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+	}{
+		{"deferred", 300 * time.Millisecond}, // sweep period 20 ms: deferred beyond 40 ms
+		{"at once", 30 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := make(chan result, 1)
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				start := time.Now()
+				ctx, cancel := reqctx.WithTimeout(r.Context(), tc.timeout)
+				defer cancel()
+				select {
+				case <-ctx.Done():
+				case <-time.After(5 * time.Second):
+				}
+				res <- result{ctx.Err(), time.Since(start)}
+			})
+			s := &Server{Handler: h, ReadHeaderTimeout: 160 * time.Millisecond, IdleTimeout: time.Second}
+			if p := s.sweepPeriod(); p != 20*time.Millisecond {
+				t.Fatalf("sweep period %v", p)
+			}
+			ts := startServer(t, s)
+			cl := dialClient(t, ts.addr)
+			cl.write("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+			var r result
+			select {
+			case r = <-res:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the handler never returned")
+			}
+			if r.err != context.DeadlineExceeded {
+				t.Fatalf("the request's context ended with %v after %v, want the timeout", r.err, r.elapsed)
+			}
+			if r.elapsed < tc.timeout || r.elapsed > tc.timeout+2*time.Second {
+				t.Errorf("the timeout of %v fired after %v", tc.timeout, r.elapsed)
+			}
+		})
 	}
 }

@@ -30,13 +30,14 @@ type Ctx struct {
 	stopParent      func() bool // nil when the parent is never done
 	timedOut        atomic.Bool
 
-	mu       sync.Mutex
-	ended    bool
-	deadline time.Time
-	timer    *time.Timer
-	hooks    []hook
-	hookBuf  [2]hook // a request has one upstream exchange at a time
-	nextID   uint64
+	mu          sync.Mutex
+	ended       bool
+	deadline    time.Time
+	timer       *time.Timer
+	deferBeyond time.Duration // DeferTimeouts'
+	hooks       []hook
+	hookBuf     [2]hook // a request has one upstream exchange at a time
+	nextID      uint64
 }
 
 type hook struct {
@@ -99,11 +100,34 @@ func (c *Ctx) SetTimeout(d time.Duration) {
 		return
 	}
 	c.deadline = dl
-	if c.timer == nil {
-		c.timer = time.AfterFunc(d, c.expire)
-	} else {
+	switch {
+	case c.timer != nil:
 		c.timer.Reset(d)
+	case c.deferBeyond > 0 && d > c.deferBeyond:
+		// Arm sets the timer if the request is still running then.
+	default:
+		c.timer = time.AfterFunc(d, c.expire)
 	}
+}
+
+// DeferTimeouts lets SetTimeout leave a timeout longer than beyond
+// without its timer, for the server to Arm while the request runs: a
+// server that visits its running requests at least every beyond/2 (the
+// HTTP/1.1 server's sweeper) spares the timer, its allocation and its
+// place in the runtime's heap, to every request that ends sooner, which
+// is nearly every request under a route timeout of seconds. It is
+// called before the context is handed on.
+func (c *Ctx) DeferTimeouts(beyond time.Duration) { c.deferBeyond = beyond }
+
+// Arm sets the timer of a timeout SetTimeout deferred: it fires at the
+// deadline, or at once if that has passed.
+func (c *Ctx) Arm() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended || c.timer != nil || c.deadline.IsZero() {
+		return
+	}
+	c.timer = time.AfterFunc(time.Until(c.deadline), c.expire)
 }
 
 func (c *Ctx) expire() { c.end(context.DeadlineExceeded, true) }

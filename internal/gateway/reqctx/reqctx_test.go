@@ -274,3 +274,65 @@ func BenchmarkRequest(b *testing.B) {
 		}
 	})
 }
+
+// TestDeferredTimeouts: with DeferTimeouts, a timeout beyond the bound
+// has no timer until Arm, which sets it for the deadline SetTimeout set
+// (at once when that has passed); a shorter timeout, and a timeout
+// tightened once armed, have their timer at once.
+func TestDeferredTimeouts(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		timeout   time.Duration
+		armAfter  time.Duration // -1: never armed
+		wantTimer bool          // right after SetTimeout
+		wantEnd   bool          // within 200 ms after SetTimeout
+	}{
+		{"short: timer at once", 20 * time.Millisecond, -1, true, true},
+		{"long, never armed: no end", 50 * time.Millisecond, -1, false, false},
+		{"long, armed before the deadline", 80 * time.Millisecond, 10 * time.Millisecond, false, true},
+		{"long, armed after the deadline: ends at once", 60 * time.Millisecond, 100 * time.Millisecond, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := New(context.Background())
+			defer c.Cancel(nil)
+			c.DeferTimeouts(40 * time.Millisecond)
+			start := time.Now()
+			c.SetTimeout(tc.timeout)
+			c.mu.Lock()
+			hasTimer := c.timer != nil
+			c.mu.Unlock()
+			if hasTimer != tc.wantTimer {
+				t.Fatalf("timer after SetTimeout: %v, want %v", hasTimer, tc.wantTimer)
+			}
+			if tc.armAfter >= 0 {
+				time.Sleep(tc.armAfter)
+				c.Arm()
+			}
+			select {
+			case <-c.Done():
+				took := time.Since(start)
+				if !tc.wantEnd {
+					t.Fatalf("ended after %v without a timer", took)
+				}
+				if took < tc.timeout {
+					t.Errorf("ended after %v, before its timeout %v", took, tc.timeout)
+				}
+				if c.Err() != context.DeadlineExceeded {
+					t.Errorf("Err() = %v", c.Err())
+				}
+			case <-time.After(200*time.Millisecond - time.Since(start)):
+				if tc.wantEnd {
+					t.Fatal("did not end")
+				}
+			}
+		})
+	}
+	// An armed timer follows a tighter timeout.
+	c := New(context.Background())
+	defer c.Cancel(nil)
+	c.DeferTimeouts(40 * time.Millisecond)
+	c.SetTimeout(time.Hour)
+	c.Arm()
+	c.SetTimeout(10 * time.Millisecond)
+	recv(t, c.Done(), "the tightened timeout")
+}
