@@ -170,11 +170,10 @@ func (g *Gateway) forward(w *recorder, r *http.Request, ctx context.Context, ex 
 }
 
 // headerAdopter is a response writer that can take the upstream
-// response's header map as its own (h2server's) instead of a copy: the
-// response is the upstream's to the end, and every value slice of a
-// response read by a cluster's client has no spare capacity that an Add
-// would write into. h1server's writer needs none: it reuses one map per
-// connection.
+// response's header map as its own (h1server's and h2server's) instead
+// of a copy: the response is the upstream's to the end, and every value
+// slice of a response read by a cluster's client has no spare capacity
+// that an Add would write into.
 type headerAdopter interface {
 	AdoptHeader(http.Header) bool
 }

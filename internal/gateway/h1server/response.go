@@ -43,7 +43,8 @@ type response struct {
 	closeAfter    bool
 	aborted       bool // the handler panicked: leave the response as it is
 	err           error
-	trailers      []string // declared in the "Trailer" header
+	trailers      []string    // declared in the "Trailer" header
+	adopted       http.Header // the header map the handler handed over, if any
 
 	// "100 Continue" is sent by the body's first read, which may run on
 	// another goroutine than the handler's: cmu orders it with the head.
@@ -77,7 +78,26 @@ func (w *response) beginHead() (continued bool) {
 	return !w.continue100
 }
 
-func (w *response) Header() http.Header { return w.c.header }
+// Header is the connection's map, cleared after each response, unless
+// the handler adopted one (AdoptHeader).
+func (w *response) Header() http.Header {
+	if w.adopted != nil {
+		return w.adopted
+	}
+	return w.c.header
+}
+
+// AdoptHeader makes h the response's header map, unless the handler has
+// already set fields or the status: a proxy hands over the map of the
+// upstream's response rather than copying it. It reports whether it did;
+// h is the writer's from then on.
+func (w *response) AdoptHeader(h http.Header) bool {
+	if len(w.c.header) != 0 || w.wroteHeader || h == nil {
+		return false
+	}
+	w.adopted = h
+	return true
+}
 
 func (w *response) WriteHeader(code int) {
 	if w.wroteHeader {
@@ -92,7 +112,7 @@ func (w *response) WriteHeader(code int) {
 		return
 	}
 	w.wroteHeader, w.status = true, code
-	h := w.c.header
+	h := w.Header()
 	if cl := h["Content-Length"]; len(cl) > 0 {
 		if n, err := strconv.ParseUint(strings.TrimSpace(cl[0]), 10, 63); err == nil {
 			w.contentLength = int64(n)
@@ -188,8 +208,9 @@ func appendStatusLine(b []byte, r *http.Request, code int) []byte {
 // itself (framing, and Connection when it adds to it).
 func (w *response) appendFields(b []byte, final bool) []byte {
 	c := w.c
+	h := w.Header()
 	keys := c.keys[:0]
-	for k := range c.header {
+	for k := range h {
 		if final {
 			switch k {
 			case "Content-Length", "Transfer-Encoding":
@@ -206,7 +227,7 @@ func (w *response) appendFields(b []byte, final bool) []byte {
 		if !httpguts.ValidHeaderFieldName(k) {
 			continue // as net/http: an invalid name is not written
 		}
-		for _, v := range c.header[k] {
+		for _, v := range h[k] {
 			b = appendValueField(b, k, v)
 		}
 	}
@@ -252,7 +273,7 @@ func (w *response) commit(done bool) {
 		w.closeAfter = true
 	}
 	c := w.c
-	h := c.header
+	h := w.Header()
 	out := c.out
 	switch {
 	case w.noBody:
@@ -332,7 +353,7 @@ func (w *response) hasTrailers() bool {
 	if len(w.trailers) > 0 {
 		return true
 	}
-	for k := range w.c.header {
+	for k := range w.Header() {
 		if strings.HasPrefix(k, http.TrailerPrefix) {
 			return true
 		}
@@ -490,7 +511,7 @@ func (w *response) finish() {
 // declared names' values, then the http.TrailerPrefix ones.
 func (w *response) writeTrailers() {
 	c := w.c
-	h := c.header
+	h := w.Header()
 	out := c.out[:0]
 	for _, k := range w.trailers {
 		for _, v := range h[k] {
