@@ -292,8 +292,12 @@ func removeHopByHopHeaders(h http.Header) {
 			}
 		}
 	}
-	for _, f := range hopHeaders {
-		delete(h, f)
+	// One pass over a response's few fields, not a lookup of each of the
+	// nine names.
+	for k := range h {
+		if hopByHop(k) {
+			delete(h, k)
+		}
 	}
 }
 

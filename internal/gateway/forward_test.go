@@ -281,3 +281,24 @@ func TestResponseTrailersOverHTTP1(t *testing.T) {
 		t.Fatalf("trailers %v", resp.Trailer)
 	}
 }
+
+// TestRemoveHopByHopHeaders: a response loses the hop-by-hop fields and
+// those its Connection names, and keeps the rest, as ReverseProxy's.
+func TestRemoveHopByHopHeaders(t *testing.T) {
+	for _, tc := range []struct{ in, want http.Header }{
+		{http.Header{}, http.Header{}},
+		{http.Header{"Content-Type": {"a"}, "Content-Length": {"2"}}, http.Header{"Content-Type": {"a"}, "Content-Length": {"2"}}},
+		{http.Header{"Connection": {"keep-alive, X-Hop"}, "X-Hop": {"1"}, "Keep-Alive": {"timeout=5"}, "X-Keep": {"k"}},
+			http.Header{"X-Keep": {"k"}}},
+		{http.Header{"Transfer-Encoding": {"chunked"}, "Trailer": {"X-T"}, "Te": {"trailers"}, "Upgrade": {"h2c"},
+			"Proxy-Connection": {"x"}, "Proxy-Authenticate": {"x"}, "Proxy-Authorization": {"x"}, "Date": {"d"}},
+			http.Header{"Date": {"d"}}},
+		{http.Header{"Connection": {" x-a ,, x-b"}, "X-A": {"1"}, "X-B": {"2"}, "X-C": {"3"}}, http.Header{"X-C": {"3"}}},
+	} {
+		in := tc.in.Clone()
+		removeHopByHopHeaders(in)
+		if !reflect.DeepEqual(in, tc.want) {
+			t.Errorf("%v: %v, want %v", tc.in, in, tc.want)
+		}
+	}
+}

@@ -12,9 +12,10 @@ import (
 
 // Set holds the open connections of a server. The zero value is ready.
 type Set[C comparable] struct {
-	mu    sync.Mutex
-	conns map[C]struct{}
-	shut  bool
+	mu       sync.Mutex
+	conns    map[C]struct{}
+	shut     bool
+	sweeping bool
 }
 
 // Add adds c; false once the set is shut (the caller then keeps c).
@@ -55,6 +56,51 @@ func (s *Set[C]) Open() []C {
 		out = append(out, c)
 	}
 	return out
+}
+
+// Sweep starts the set's sweeper unless it runs: every period it calls
+// visit with the open connections, from one goroutine that stops once
+// the set is empty. A server calls it after each Add, so that the
+// sweeper runs exactly while the server has connections; visit is the
+// same on every call. A period of 0 starts nothing.
+func (s *Set[C]) Sweep(period time.Duration, visit func([]C)) {
+	if period <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.sweeping {
+		s.sweeping = true
+		go s.sweep(period, visit)
+	}
+}
+
+func (s *Set[C]) sweep(period time.Duration, visit func([]C)) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	var conns []C
+	for range t.C {
+		s.mu.Lock()
+		if len(s.conns) == 0 {
+			s.sweeping = false // a connection added from now on starts another
+			s.mu.Unlock()
+			return
+		}
+		for c := range s.conns {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+		visit(conns)
+		clear(conns) // holds no connection until the next period
+		conns = conns[:0]
+	}
+}
+
+// Sweeping reports whether the sweeper runs.
+func (s *Set[C]) Sweeping() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sweeping
 }
 
 // Len is the number of open connections.

@@ -43,3 +43,62 @@ func TestWait(t *testing.T) {
 		t.Errorf("Wait returned %v after its context ended", d)
 	}
 }
+
+// TestSweep: the sweeper visits the open connections each period while
+// there are any, stops when the set is empty, and a later Sweep starts
+// it again.
+func TestSweep(t *testing.T) {
+	var s Set[int]
+	visits := make(chan []int, 100)
+	visit := func(conns []int) {
+		c := append([]int(nil), conns...)
+		sort.Ints(c)
+		select {
+		case visits <- c:
+		default:
+		}
+	}
+	next := func() []int {
+		t.Helper()
+		select {
+		case c := <-visits:
+			return c
+		case <-time.After(5 * time.Second):
+			t.Fatal("no visit")
+			return nil
+		}
+	}
+	s.Sweep(0, visit) // no period: nothing
+	s.Add(1)
+	s.Add(2)
+	if s.Sweeping() {
+		t.Fatal("a sweeper without a period")
+	}
+	s.Sweep(2*time.Millisecond, visit)
+	s.Sweep(2*time.Millisecond, visit)
+	if c := next(); len(c) != 2 || c[0] != 1 || c[1] != 2 {
+		t.Fatalf("visited %v, want [1 2]", c)
+	}
+	s.Remove(1)
+	for c := next(); len(c) != 1 || c[0] != 2; c = next() {
+	}
+	s.Remove(2)
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Sweeping() && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if s.Sweeping() {
+		t.Fatal("the sweeper still runs with no connection")
+	}
+	for len(visits) > 0 {
+		if c := <-visits; len(c) == 0 {
+			t.Fatal("visited an empty set")
+		}
+	}
+	s.Add(3)
+	s.Sweep(2*time.Millisecond, visit)
+	if c := next(); len(c) != 1 || c[0] != 3 {
+		t.Fatalf("visited %v after the restart, want [3]", c)
+	}
+	s.Remove(3)
+}

@@ -66,7 +66,7 @@ func (s *Server) ServeConn(rwc net.Conn) bool {
 	if !s.conns.Add(c) {
 		return false
 	}
-	s.startSweeper()
+	s.conns.Sweep(s.sweepPeriod(), sweep)
 	c.setState(http.StateNew)
 	c.br = readers.Get().(*bufio.Reader)
 	c.br.Reset(c)

@@ -68,47 +68,17 @@ func (s *Server) sweepPeriod() time.Duration {
 	return min(max(d/8, 5*time.Millisecond), 500*time.Millisecond)
 }
 
-// startSweeper runs the sweeper unless it is running; called after a
-// connection joined the set.
-func (s *Server) startSweeper() {
-	period := s.sweepPeriod()
-	if period == 0 {
-		return
-	}
-	s.sweepMu.Lock()
-	defer s.sweepMu.Unlock()
-	if !s.sweeping {
-		s.sweeping = true
-		go s.sweep(period)
-	}
-}
-
 // sweep ends the overrun phases, and arms the route timeouts of the
-// requests it finds running (reqctx's DeferTimeouts), every period,
-// until the server has no connection left.
-func (s *Server) sweep(period time.Duration) {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for range t.C {
-		conns := s.conns.Open()
-		if len(conns) == 0 {
-			s.sweepMu.Lock()
-			if s.conns.Len() == 0 { // a connection that joins now starts a new sweeper
-				s.sweeping = false
-				s.sweepMu.Unlock()
-				return
-			}
-			s.sweepMu.Unlock()
-			continue
+// requests it finds running (reqctx's DeferTimeouts); the server's
+// connection set calls it every sweepPeriod while it has connections.
+func sweep(conns []*conn) {
+	now := int64(time.Since(epoch))
+	for _, c := range conns {
+		if d := c.phase.Load(); d > 0 && now >= d && c.phase.CompareAndSwap(d, phaseOverrun) {
+			c.rwc.SetReadDeadline(aLongTimeAgo)
 		}
-		now := int64(time.Since(epoch))
-		for _, c := range conns {
-			if d := c.phase.Load(); d > 0 && now >= d && c.phase.CompareAndSwap(d, phaseOverrun) {
-				c.rwc.SetReadDeadline(aLongTimeAgo)
-			}
-			if rc := c.req.Load(); rc != nil {
-				rc.Arm()
-			}
+		if rc := c.req.Load(); rc != nil {
+			rc.Arm()
 		}
 	}
 }

@@ -74,11 +74,7 @@ func TestPhaseHandOver(t *testing.T) {
 func TestSweeperComesAndGoes(t *testing.T) {
 	s := &Server{Handler: http.HandlerFunc(okHandler), ReadHeaderTimeout: 200 * time.Millisecond, IdleTimeout: time.Second}
 	ts := startServer(t, s)
-	sweeping := func() bool {
-		s.sweepMu.Lock()
-		defer s.sweepMu.Unlock()
-		return s.sweeping
-	}
+	sweeping := s.conns.Sweeping
 	cl := dialClient(t, ts.addr)
 	cl.write("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
 	if resp, body := cl.response("GET", 2*time.Second); resp.StatusCode != 200 || body != "ok" {

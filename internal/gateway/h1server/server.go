@@ -22,7 +22,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -57,10 +56,8 @@ type Server struct {
 	// log package's standard logger.
 	ErrorLog *log.Logger
 
-	conns    connset.Set[*conn]
+	conns    connset.Set[*conn] // and its sweeper (deadlines.go)
 	shutdown atomic.Bool
-	sweepMu  sync.Mutex
-	sweeping bool // the phases' sweeper runs (deadlines.go)
 }
 
 // ErrServerClosed is what Serve returns after Shutdown.

@@ -60,7 +60,7 @@ type Server struct {
 	// log package's standard logger.
 	ErrorLog *log.Logger
 
-	conns   connset.Set[*conn]
+	conns   connset.Set[*conn] // and its sweeper (timeouts.go)
 	workers workers
 }
 
@@ -73,6 +73,7 @@ func (s *Server) ServeConn(c net.Conn) bool {
 		return false
 	}
 	defer s.conns.Remove(sc)
+	s.conns.Sweep(armPeriod, armTimeouts)
 	sc.serve()
 	return true
 }

@@ -198,6 +198,7 @@ func (c *conn) startStream(id uint32, f *headerBlock, headerErr error) error {
 
 	st.url = u
 	st.ctx = reqctx.New(c.ctx)
+	st.ctx.DeferTimeouts(2 * armPeriod) // armTimeouts
 	req := (&http.Request{
 		Method:        method,
 		URL:           &st.url,
