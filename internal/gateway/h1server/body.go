@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 )
 
 var (
@@ -46,7 +48,13 @@ func BodyError(r *http.Request) error {
 // has a shape request smuggling is made of; "" for the others and for
 // requests that this package did not serve.
 func Problem(r *http.Request) string {
-	if p, ok := r.Context().Value(problemKey{}).(string); ok {
+	ctx := r.Context()
+	if _, ok := ctx.(*reqctx.Ctx); ok {
+		// The request's own context: a problem would be a value over it.
+		// (Looking the key up walks every context to the root.)
+		return ""
+	}
+	if p, ok := ctx.Value(problemKey{}).(string); ok {
 		return p
 	}
 	return ""
