@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -70,8 +71,17 @@ func (g *Gateway) forward(w *recorder, r *http.Request, ctx context.Context, ex 
 		errorReply(w, r, ctx, ex, fmt.Errorf("client tried to switch to invalid protocol %q", reqUpType))
 		return
 	}
-	ex.trace.Got1xxResponse = ex.got1xx
-	out := r.WithContext(httptrace.WithClientTrace(ctx, &ex.trace))
+	var out *http.Request
+	if rc := reqctx.From(ctx); rc != nil && ctx == r.Context() {
+		// The request's own context carries the 1xx receiver, and the
+		// forwarded request is the exchange's copy of r.
+		rc.SetInformational(ex)
+		ex.outReq = *r
+		out = &ex.outReq
+	} else {
+		ex.trace.Got1xxResponse = ex.Got1xx
+		out = r.WithContext(httptrace.WithClientTrace(ctx, &ex.trace))
+	}
 	ex.outURL = *r.URL
 	out.URL = &ex.outURL
 	out.Header = forwardHeader(r, ex.decision.Path, reqUpType)
@@ -103,7 +113,7 @@ func (g *Gateway) forward(w *recorder, r *http.Request, ctx context.Context, ex 
 	out.Host = d.Host
 	ex.out = out
 
-	ctx = out.Context() // with the 1xx trace
+	ctx = out.Context() // with the 1xx trace, if any
 	res, err := ex.roundTrip(ctx, out)
 	ex.roundTripDone()
 	if err != nil {

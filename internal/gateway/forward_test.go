@@ -226,34 +226,51 @@ func TestStreamingIsNotHeldBack(t *testing.T) {
 
 // TestEarlyHintsPassed: an upstream's 103 Early Hints reaches the client
 // before the final response, with its headers, and the final response
-// does not carry them.
+// does not carry them: from HTTP/1.1 and HTTP/2 clusters (the gateway's
+// own client and http.Transport) to HTTP/1.1 and h2c clients.
 func TestEarlyHintsPassed(t *testing.T) {
-	url := streamingGateway(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	backend := serveBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", "</style.css>; rel=preload")
 		w.WriteHeader(http.StatusEarlyHints)
 		w.Header().Del("Link")
 		w.Header().Set("X-Final", "1")
 		io.WriteString(w, "done")
 	}))
-	var codes []int
-	var hinted []string
-	req, _ := http.NewRequest(http.MethodGet, url+"hints", nil)
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
-		Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
-			codes = append(codes, code)
-			hinted = append(hinted, h.Get("Link"))
-			return nil
-		},
-	}))
-	resp, body := doReq(t, h1Client(t), req)
-	if resp.StatusCode != http.StatusOK || body != "done" || resp.Header.Get("X-Final") != "1" {
-		t.Fatalf("final response %d %q %v", resp.StatusCode, body, resp.Header)
-	}
-	if fmt.Sprint(codes) != "[103]" || hinted[0] != "</style.css>; rel=preload" {
-		t.Fatalf("1xx responses %v with Link %q", codes, hinted)
-	}
-	if resp.Header.Get("Link") != "" {
-		t.Errorf("the final response has the hint's Link %q", resp.Header.Get("Link"))
+	for _, tc := range []struct {
+		name    string
+		cluster ir.Protocol
+		client  func(testing.TB) *http.Client
+	}{
+		{"http cluster, h1 client", ir.HTTP, h1Client},
+		{"http cluster, h2c client", ir.HTTP, h2cClient},
+		{"http2 cluster, h1 client", ir.HTTP2, h1Client},
+		{"http2 cluster, h2c client", ir.HTTP2, h2cClient},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := oneBackend(t, ir.HTTP2, backend, nil)
+			cfg.Clusters[0].Protocol = tc.cluster
+			startGateway(t, cfg)
+			var codes []int
+			var hinted []string
+			req, _ := http.NewRequest(http.MethodGet, listenURL(cfg, 0, "/hints"), nil)
+			req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+				Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+					codes = append(codes, code)
+					hinted = append(hinted, h.Get("Link"))
+					return nil
+				},
+			}))
+			resp, body := doReq(t, tc.client(t), req)
+			if resp.StatusCode != http.StatusOK || body != "done" || resp.Header.Get("X-Final") != "1" {
+				t.Fatalf("final response %d %q %v", resp.StatusCode, body, resp.Header)
+			}
+			if fmt.Sprint(codes) != "[103]" || hinted[0] != "</style.css>; rel=preload" {
+				t.Fatalf("1xx responses %v with Link %q", codes, hinted)
+			}
+			if resp.Header.Get("Link") != "" {
+				t.Errorf("the final response has the hint's Link %q", resp.Header.Get("Link"))
+			}
+		})
 	}
 }
 

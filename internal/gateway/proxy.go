@@ -22,7 +22,9 @@ import (
 // exchange is what one proxied request carries from routing to the
 // transport and back. It is allocated once per request and holds what
 // would otherwise be separate allocations: the response recorder, the
-// forwarded URL and the 1xx trace.
+// forwarded request and its URL. It receives the upstream's 1xx
+// responses (Got1xx) through the request's context (reqctx), or, for a
+// request that has none, through an httptrace hook.
 type exchange struct {
 	st       *state
 	decision router.Decision
@@ -35,6 +37,7 @@ type exchange struct {
 	out      *http.Request           // the request as forwarded, for the access log
 
 	rec    recorder
+	outReq http.Request
 	outURL url.URL
 
 	// 1xx responses of the upstream are passed on until RoundTrip returns.
@@ -232,9 +235,9 @@ func isDeadline(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
-// got1xx passes an upstream's informational response (103 Early Hints,
+// Got1xx passes an upstream's informational response (103 Early Hints,
 // 100 Continue) downstream while the exchange's RoundTrip runs.
-func (ex *exchange) got1xx(code int, header textproto.MIMEHeader) error {
+func (ex *exchange) Got1xx(code int, header textproto.MIMEHeader) error {
 	ex.mu1xx.Lock()
 	defer ex.mu1xx.Unlock()
 	if ex.done1x {

@@ -18,6 +18,7 @@ package reqctx
 
 import (
 	"context"
+	"net/textproto"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,8 @@ type Ctx struct {
 	hooks       []hook
 	hookBuf     [2]hook // a request has one upstream exchange at a time
 	nextID      uint64
+
+	informational Informational
 }
 
 type hook struct {
@@ -231,3 +234,32 @@ func AfterFunc(ctx context.Context, f func()) Stop {
 }
 
 func noop() {}
+
+// Informational is told of the informational (1xx) responses an upstream
+// sends before its final one: the proxy passes them downstream.
+type Informational interface {
+	Got1xx(code int, header textproto.MIMEHeader) error
+}
+
+// SetInformational makes i the request's receiver of 1xx responses. It
+// replaces, for a request that has a Ctx, an httptrace.ClientTrace with a
+// Got1xxResponse hook: that is a closure and a context value, and a
+// request copied to carry them, for every request.
+func (c *Ctx) SetInformational(i Informational) {
+	c.mu.Lock()
+	c.informational = i
+	c.mu.Unlock()
+}
+
+// InformationalOf returns the receiver of 1xx responses of ctx's request,
+// nil when none. Unlike From, it looks through the contexts under the
+// request's (a per-try timeout's, say): they are the same request.
+func InformationalOf(ctx context.Context) Informational {
+	c, _ := ctx.Value(key{}).(*Ctx)
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.informational
+}

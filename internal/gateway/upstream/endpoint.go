@@ -58,7 +58,7 @@ func newEndpoint(c *Cluster, addr netip.AddrPort) *endpoint {
 		firstCheck: make(chan struct{}),
 	}
 	if c.h2 {
-		ep.rt = c.newTransport(ep)
+		ep.rt = traced{c.newTransport(ep)}
 	} else {
 		ep.h1 = c.newH1Client(ep)
 		ep.rt = ep.h1

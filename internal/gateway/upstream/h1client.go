@@ -432,8 +432,8 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req, orig *http.Request, trace 
 		if code == http.StatusContinue && trace != nil && trace.Got100Continue != nil {
 			trace.Got100Continue()
 		}
-		if trace != nil && trace.Got1xxResponse != nil {
-			if err := trace.Got1xxResponse(code, textproto.MIMEHeader(resp.Header)); err != nil {
+		if got := got1xx(ctx, trace); got != nil {
+			if err := got(code, textproto.MIMEHeader(resp.Header)); err != nil {
 				if !stop.Stop() {
 					err = context.Cause(ctx)
 				}
@@ -943,4 +943,16 @@ func hasCTL(s string) bool {
 		}
 	}
 	return false
+}
+
+// got1xx is the receiver of a request's 1xx responses: its trace's hook,
+// else its reqctx.Informational; nil when it has neither.
+func got1xx(ctx context.Context, trace *httptrace.ClientTrace) func(int, textproto.MIMEHeader) error {
+	if trace != nil && trace.Got1xxResponse != nil {
+		return trace.Got1xxResponse
+	}
+	if inf := reqctx.InformationalOf(ctx); inf != nil {
+		return inf.Got1xx
+	}
+	return nil
 }

@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
 
+	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 	"github.com/meshgate/meshgate/internal/ir"
 )
 
@@ -72,6 +74,21 @@ func (c *Cluster) newTransport(ep *endpoint) *http.Transport {
 		t.DialContext = dial
 	}
 	return t
+}
+
+// traced is an HTTP/2 or gRPC endpoint's http.Transport. The transport
+// takes a request's 1xx hook from httptrace only: traced hands it the
+// request's reqctx.Informational that way.
+type traced struct{ *http.Transport }
+
+func (t traced) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	if inf := reqctx.InformationalOf(ctx); inf != nil {
+		if tr := httptrace.ContextClientTrace(ctx); tr == nil || tr.Got1xxResponse == nil {
+			req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{Got1xxResponse: inf.Got1xx}))
+		}
+	}
+	return t.Transport.RoundTrip(req)
 }
 
 // newProbeTransport is a health-check pool for one endpoint: separate from
