@@ -84,7 +84,7 @@ func (g *Gateway) forward(w *recorder, r *http.Request, ctx context.Context, ex 
 	}
 	ex.outURL = *r.URL
 	out.URL = &ex.outURL
-	out.Header = forwardHeader(r, ex.decision.Path, reqUpType)
+	out.Header = forwardHeader(r, ex.decision.Path, reqUpType, ex.addedValues[:0])
 	out.Trailer = r.Trailer.Clone()
 	out.Close = false
 	if r.ContentLength == 0 {
@@ -200,7 +200,10 @@ type headerAdopter interface {
 // it: editing it spares a copy of every field a request. What reads it
 // afterwards (the access log, as Envoy's logs the headers its filters
 // left) wants the forwarded fields.
-func forwardHeader(r *http.Request, upstreamPath, reqUpType string) http.Header {
+//
+// added holds the values the edge adds (four at most): the header's
+// slices point into its array.
+func forwardHeader(r *http.Request, upstreamPath, reqUpType string, added []string) http.Header {
 	h := r.Header
 	if h == nil {
 		h = make(http.Header, 5)
@@ -244,11 +247,9 @@ next:
 			delete(h, k)
 		}
 	}
-	// The values the edge adds share one backing array.
-	vals := make([]string, 0, 4)
 	value := func(v string) []string {
-		vals = append(vals, v)
-		return vals[len(vals)-1 : len(vals) : len(vals)]
+		added = append(added, v)
+		return added[len(added)-1 : len(added) : len(added)]
 	}
 	// ReverseProxy tells the upstream that trailers are supported when
 	// the client did.

@@ -108,7 +108,7 @@ func TestForwardHeaderMatchesReverseProxy(t *testing.T) {
 		}
 		want := reverseProxyHeader(r, upstreamPath)
 		sent := r.Header.Clone()
-		got := forwardHeader(r, upstreamPath, upType)
+		got := forwardHeader(r, upstreamPath, upType, make([]string, 0, 4))
 		if _, err := uuid.Parse(got.Get("X-Request-Id")); err != nil {
 			t.Fatalf("x-request-id %q: %v", got.Get("X-Request-Id"), err)
 		}

@@ -36,9 +36,10 @@ type exchange struct {
 	upstream string                  // upstream host of the last attempt
 	out      *http.Request           // the request as forwarded, for the access log
 
-	rec    recorder
-	outReq http.Request
-	outURL url.URL
+	rec         recorder
+	outReq      http.Request
+	outURL      url.URL
+	addedValues [4]string // forwardHeader's
 
 	// 1xx responses of the upstream are passed on until RoundTrip returns.
 	mu1xx  sync.Mutex

@@ -237,7 +237,8 @@ func (c *conn) serveRequest() bool {
 	if w.q.problem != "" {
 		ctx = context.WithValue(ctx, problemKey{}, w.q.problem)
 	}
-	r := base.WithContext(ctx)
+	w.request = *base.WithContext(ctx) // WithContext's copy stays on the stack
+	r := &w.request
 	w.req = r
 	c.cur = w
 	defer func() { c.cur = nil }()

@@ -27,11 +27,12 @@ const maxPostHandlerRead = 256 << 10
 
 // response is the http.ResponseWriter of one request.
 type response struct {
-	c    *conn
-	req  *http.Request
-	url  url.URL // the request's
-	q    request
-	body body
+	c       *conn
+	req     *http.Request // &request
+	request http.Request
+	url     url.URL // the request's
+	q       request
+	body    body
 
 	status        int
 	wroteHeader   bool  // the final status was given

@@ -20,11 +20,12 @@ import (
 
 // stream is one request and its response.
 type stream struct {
-	c    *conn
-	id   uint32
-	ctx  *reqctx.Ctx
-	url  url.URL      // the request's
-	body *requestBody // nil when the request had no body
+	c       *conn
+	id      uint32
+	ctx     *reqctx.Ctx
+	request http.Request // the handler's
+	url     url.URL      // the request's
+	body    *requestBody // nil when the request had no body
 	// values holds the request's field values when they are few: the
 	// header map's slices point into it.
 	values [8]string
@@ -199,7 +200,7 @@ func (c *conn) startStream(id uint32, f *headerBlock, headerErr error) error {
 	st.url = u
 	st.ctx = reqctx.New(c.ctx)
 	st.ctx.DeferTimeouts(2 * armPeriod) // armTimeouts
-	req := (&http.Request{
+	st.request = *(&http.Request{
 		Method:        method,
 		URL:           &st.url,
 		Proto:         "HTTP/2.0",
@@ -211,7 +212,8 @@ func (c *conn) startStream(id uint32, f *headerBlock, headerErr error) error {
 		RequestURI:    requestURI,
 		Trailer:       trailer,
 		Body:          http.NoBody,
-	}).WithContext(st.ctx)
+	}).WithContext(st.ctx) // WithContext's copy stays on the stack
+	req := &st.request
 	if scheme == "https" {
 		req.TLS = c.tlsState
 	}

@@ -206,6 +206,9 @@ func (c *Ctx) String() string { return "reqctx.Ctx" }
 // From returns the Ctx that ends ctx, nil when ctx has none, or when a
 // context of its own (a per-try timeout, say) lies between them.
 func From(ctx context.Context) *Ctx {
+	if c, ok := ctx.(*Ctx); ok {
+		return c // and its Done channel is not made only to be compared
+	}
 	c, _ := ctx.Value(key{}).(*Ctx)
 	if c == nil || ctx.Done() != c.Done() {
 		return nil
