@@ -13,8 +13,9 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 )
 
 // The forwarding engine. It does what httputil.ReverseProxy (with the
@@ -79,8 +80,8 @@ func (g *Gateway) forward(w *recorder, r *http.Request, ctx context.Context, ex 
 		ex.outReq = *r
 		out = &ex.outReq
 	} else {
-		ex.trace.Got1xxResponse = ex.Got1xx
-		out = r.WithContext(httptrace.WithClientTrace(ctx, &ex.trace))
+		trace := &httptrace.ClientTrace{Got1xxResponse: ex.Got1xx}
+		out = r.WithContext(httptrace.WithClientTrace(ctx, trace))
 	}
 	ex.outURL = *r.URL
 	out.URL = &ex.outURL

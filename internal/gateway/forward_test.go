@@ -274,6 +274,44 @@ func TestEarlyHintsPassed(t *testing.T) {
 	}
 }
 
+// TestEarlyHintsWithoutRequestContext: behind a server other than the
+// gateway's own (net/http's here), a request has no reqctx.Ctx to carry
+// the 1xx receiver, and the proxy hands it to the cluster's client as an
+// httptrace hook: the hints still reach the client, from both kinds of
+// cluster.
+func TestEarlyHintsWithoutRequestContext(t *testing.T) {
+	backend := serveBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		io.WriteString(w, "done")
+	}))
+	for _, cluster := range []ir.Protocol{ir.HTTP, ir.HTTP2} {
+		t.Run(string(cluster), func(t *testing.T) {
+			cfg := oneBackend(t, ir.HTTP2, backend, nil)
+			cfg.Clusters[0].Protocol = cluster
+			g := startGateway(t, cfg)
+			front := httptest.NewServer(&proxy{g: g, port: cfg.Listeners[0].Port, protocol: ir.HTTP2})
+			t.Cleanup(front.Close)
+			var hints []string
+			req, _ := http.NewRequest(http.MethodGet, front.URL+"/hints", nil)
+			req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+				Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+					hints = append(hints, fmt.Sprint(code, " ", h.Get("Link")))
+					return nil
+				},
+			}))
+			resp, body := doReq(t, h1Client(t), req)
+			if resp.StatusCode != http.StatusOK || body != "done" {
+				t.Fatalf("final response %d %q", resp.StatusCode, body)
+			}
+			if fmt.Sprint(hints) != "[103 </a.css>; rel=preload]" {
+				t.Fatalf("1xx responses %q", hints)
+			}
+		})
+	}
+}
+
 // TestResponseTrailersOverHTTP1: trailers the upstream announced, and
 // ones it did not (sent with http.TrailerPrefix), reach an HTTP/1.1
 // client in the chunked response's trailer.

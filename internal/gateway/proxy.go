@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/textproto"
 	"net/url"
 	"strings"
@@ -44,7 +43,6 @@ type exchange struct {
 	// 1xx responses of the upstream are passed on until RoundTrip returns.
 	mu1xx  sync.Mutex
 	done1x bool
-	trace  httptrace.ClientTrace
 }
 
 // proxy serves one listener.
