@@ -116,7 +116,7 @@ func (c *Ctx) SetTimeout(d time.Duration) {
 // DeferTimeouts lets SetTimeout leave a timeout longer than beyond
 // without its timer, for the server to Arm while the request runs: a
 // server that visits its running requests at least every beyond/2 (the
-// HTTP/1.1 server's sweeper) spares the timer, its allocation and its
+// gateway's servers' sweepers, connset's Sweep) spares the timer, its allocation and its
 // place in the runtime's heap, to every request that ends sooner, which
 // is nearly every request under a route timeout of seconds. It is
 // called before the context is handed on.
