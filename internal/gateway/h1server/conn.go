@@ -237,9 +237,8 @@ func (c *conn) serveRequest() bool {
 	if w.q.problem != "" {
 		ctx = context.WithValue(ctx, problemKey{}, w.q.problem)
 	}
-	w.request = *base.WithContext(ctx) // WithContext's copy stays on the stack
-	r := &w.request
-	w.req = r
+	w.req = *base.WithContext(ctx) // WithContext's copy stays on the stack
+	r := &w.req
 	c.cur = w
 	defer func() { c.cur = nil }()
 	switch {

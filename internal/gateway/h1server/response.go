@@ -27,12 +27,11 @@ const maxPostHandlerRead = 256 << 10
 
 // response is the http.ResponseWriter of one request.
 type response struct {
-	c       *conn
-	req     *http.Request // &request
-	request http.Request
-	url     url.URL // the request's
-	q       request
-	body    body
+	c    *conn
+	req  http.Request // the handler's
+	url  url.URL      // the request's
+	q    request
+	body body
 
 	status        int
 	wroteHeader   bool  // the final status was given
@@ -167,7 +166,7 @@ func (w *response) writeInformational(code int) {
 		}
 		w.continue100 = false
 	}
-	out := appendStatusLine(c.out[:0], w.req, code)
+	out := appendStatusLine(c.out[:0], &w.req, code)
 	out = w.appendFields(out, false)
 	out = append(out, "\r\n"...)
 	c.out = out
@@ -181,7 +180,7 @@ func (w *response) writeInformational(code int) {
 // the framing fields are added when the head is committed.
 func (w *response) startHead() {
 	c := w.c
-	out := appendStatusLine(c.out[:0], w.req, w.status)
+	out := appendStatusLine(c.out[:0], &w.req, w.status)
 	c.out = w.appendFields(out, true)
 }
 
