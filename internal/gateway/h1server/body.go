@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/meshgate/meshgate/internal/gateway/h1field"
 	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 )
 
@@ -227,7 +228,7 @@ func (b *body) readTrailer() error {
 		if t == nil {
 			t = make(http.Header)
 		}
-		t.Add(canonicalKey(name), strings.Trim(value, " \t"))
+		t.Add(canonicalKey(name), h1field.TrimOWS(value))
 	}
 	if t != nil {
 		if b.r.Trailer == nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/meshgate/meshgate/internal/gateway/h1field"
 	"github.com/meshgate/meshgate/internal/gateway/reqtarget"
 	"golang.org/x/net/http/httpguts"
 )
@@ -208,7 +209,7 @@ func (c *conn) parseHeader(r *http.Request, q *request, s string) *statusError {
 		if !ok {
 			return errMalformed
 		}
-		value = strings.Trim(value, " \t")
+		value = h1field.TrimOWS(value)
 		if !validFieldName(name) {
 			if n := strings.TrimRight(name, " "); n != name && validFieldName(n) {
 				return badRequest("invalid header name") // net/http's words for "Name :"

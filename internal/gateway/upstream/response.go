@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/meshgate/meshgate/internal/gateway/h1field"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -67,7 +68,7 @@ func readSimpleResponse(br *bufio.Reader, req *http.Request) (resp *simpleRespon
 		if !found || !httpguts.ValidHeaderFieldName(name) {
 			return nil, false // obs-fold, a space before the colon...
 		}
-		value = strings.Trim(value, " \t")
+		value = h1field.TrimOWS(value)
 		if !httpguts.ValidHeaderFieldValue(value) {
 			return nil, false
 		}
