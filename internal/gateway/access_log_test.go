@@ -1,8 +1,11 @@
 package gateway
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -188,6 +191,61 @@ func TestAccessLogEnvoyParity(t *testing.T) {
 	for _, l := range lines {
 		if strings.Contains(l, "/spoofed") {
 			t.Errorf("a client's X-Envoy-Original-Path was logged as the request path: %s", l)
+		}
+	}
+}
+
+// TestAccessLogStartsAtFirstByte: a request's start time (%START_TIME%,
+// and %DURATION% from it) is when its first byte arrived, as Envoy's is:
+// a head sent slowly counts, the idle wait before a connection's next
+// request does not.
+func TestAccessLogStartsAtFirstByte(t *testing.T) {
+	be := startEcho(t, "backend")
+	path := filepath.Join(t.TempDir(), "access.log")
+	cfg := oneBackend(t, ir.HTTP, be.Addr, nil)
+	cfg.AccessLog = &ir.AccessLog{Path: path, Text: "%REQ(:PATH)% %DURATION%\n"}
+	startGateway(t, cfg)
+
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", cfg.Listeners[0].Port), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(c)
+	const slow = 400 * time.Millisecond
+	send := func(p string) {
+		t.Helper()
+		if _, err := io.WriteString(c, "GET "+p+" HTTP/1.1\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(slow)
+		if _, err := io.WriteString(c, "Host: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", p, resp.StatusCode)
+		}
+	}
+	send("/first")
+	time.Sleep(3 * slow) // idle on the kept-alive connection
+	send("/second")
+
+	lines := logLines(t, path, 2)
+	for _, p := range []string{"/first", "/second"} {
+		var ms int
+		if _, err := fmt.Sscanf(findLine(t, lines, p+" "), p+" %d", &ms); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Duration(ms) * time.Millisecond; d < slow || p == "/second" && d >= 3*slow {
+			t.Errorf("%s: %%DURATION%% %v, want from its first byte: at least %v (the head's pace), less than %v (its idle wait)",
+				p, d, slow, 3*slow)
 		}
 	}
 }

@@ -53,7 +53,7 @@ type proxy struct {
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	start := requestStart(r)
 	ex := &exchange{st: p.g.state.Load()}
 	ex.rec.ResponseWriter = w
 	var body *countingBody
@@ -260,3 +260,14 @@ func (ex *exchange) roundTripDone() {
 
 // bufferPool reuses the 32 KiB copy buffers of response bodies.
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// requestStart is when r's first byte arrived, as its server read the
+// clock; now for a server without a request context.
+func requestStart(r *http.Request) time.Time {
+	if rc := reqctx.From(r.Context()); rc != nil {
+		if t := rc.Start(); !t.IsZero() {
+			return t
+		}
+	}
+	return time.Now()
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/internal/gateway/httpdate"
+	"github.com/meshgate/meshgate/internal/gateway/readyield"
 	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 )
 
@@ -25,6 +26,7 @@ type conn struct {
 	rwc    net.Conn
 	br     *bufio.Reader // reads through conn.Read
 	bw     *bufio.Writer
+	yield  bool            // readyield's
 	ctx    context.Context // the base of its requests' contexts: values only
 	remote string
 	tls    *tls.ConnectionState
@@ -61,7 +63,7 @@ var (
 // shuts down. It returns false at once, c untouched, when the server has
 // been shut down.
 func (s *Server) ServeConn(rwc net.Conn) bool {
-	c := &conn{s: s, rwc: rwc, idle: s.BodyIdleTimeout, header: make(http.Header)}
+	c := &conn{s: s, rwc: rwc, idle: s.BodyIdleTimeout, header: make(http.Header), yield: readyield.Enabled()}
 	c.watch.c = c
 	if !s.conns.Add(c) {
 		return false
@@ -111,6 +113,7 @@ func (c *conn) serve() {
 			if !c.enterPhase(now, idle) {
 				return
 			}
+			readyield.BeforeRead(c.yield, c.br.Buffered()) // the client reads the response first
 			if _, err := c.br.Peek(1); err != nil {
 				return
 			}
@@ -134,7 +137,7 @@ func (c *conn) serve() {
 		if !c.leavePhase() {
 			return // the head came after the header timeout
 		}
-		if !c.serveRequest() || s.shutdown.Load() || c.expired.Load() {
+		if !c.serveRequest(now) || s.shutdown.Load() || c.expired.Load() {
 			// A body read the body idle timeout ended left the socket's
 			// read deadline in the past: the connection is done.
 			return
@@ -217,15 +220,18 @@ func (c *conn) expire() {
 var aLongTimeAgo = time.Unix(1, 0)
 
 // serveRequest parses the head read and runs the handler; it reports
-// whether the connection may serve another request.
-func (c *conn) serveRequest() bool {
+// whether the connection may serve another request. The request started
+// at start: its first byte's arrival (the connection's acceptance for the
+// first request).
+func (c *conn) serveRequest(start time.Time) bool {
 	w := &response{c: c, contentLength: -1}
 	base := http.Request{RemoteAddr: c.remote, TLS: c.tls, Body: http.NoBody}
 	if err := c.parse(&base, &w.url, &w.q); err != nil {
 		c.reject(err)
 		return false
 	}
-	rc := reqctx.New(c.ctx)
+	rc := &w.rc
+	rc.Init(c.ctx, start)
 	defer rc.Cancel(nil)
 	if p := c.s.sweepPeriod(); p > 0 {
 		// The sweeper arms the timeouts of the requests it finds running.

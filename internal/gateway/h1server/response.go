@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/internal/gateway/httpdate"
+	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -29,6 +30,7 @@ const maxPostHandlerRead = 256 << 10
 type response struct {
 	c    *conn
 	req  http.Request // the handler's
+	rc   reqctx.Ctx   // its context
 	url  url.URL      // the request's
 	q    request
 	body body
@@ -248,12 +250,15 @@ func appendValueField(b []byte, k, v string) []byte {
 
 func appendValue(b []byte, v string) []byte {
 	v = strings.TrimSpace(v)
-	for i := 0; i < len(v); i++ {
-		ch := v[i]
-		if ch == '\r' || ch == '\n' {
-			ch = ' '
+	start := len(b)
+	b = append(b, v...)
+	if strings.IndexByte(v, '\r') < 0 && strings.IndexByte(v, '\n') < 0 {
+		return b // nearly always: appended whole, not byte by byte
+	}
+	for i := start; i < len(b); i++ {
+		if b[i] == '\r' || b[i] == '\n' {
+			b[i] = ' '
 		}
-		b = append(b, ch)
 	}
 	return b
 }

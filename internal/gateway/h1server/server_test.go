@@ -657,6 +657,31 @@ func TestClientDisconnectCancelsContext(t *testing.T) {
 		})
 	}
 
+	// The connection's watch timer, set by the quick request, fires
+	// while the slow one is young: it must wait for the rest of the slow
+	// one's delay, then watch.
+	t.Run("after-a-quick-request", func(t *testing.T) {
+		cl := dialClient(t, ts.addr)
+		cl.write(req("GET /quick HTTP/1.1", "Host: h"))
+		if resp, _ := cl.response("GET", 3*time.Second); resp.StatusCode != 200 {
+			t.Fatalf("quick request: %d", resp.StatusCode)
+		}
+		recvTimeout(t, afterReturn, time.Second, "the request context")
+		time.Sleep(watchDelay * 3 / 4) // the timer fires 1/4 into the next request's delay
+		cl.write(req("GET /slow HTTP/1.1", "Host: h"))
+		recvTimeout(t, started, 3*time.Second, "the handler to start")
+		time.Sleep(2 * watchDelay)
+		start := time.Now()
+		cl.c.Close()
+		rep := recvTimeout(t, reports, 4*time.Second, "the handler's report")
+		if !rep.canceled {
+			t.Fatalf("context of %s not canceled within 2 s of the client closing", rep.path)
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("cancellation took %v", d)
+		}
+	})
+
 	t.Run("canceled-after-handler-returns", func(t *testing.T) {
 		cl := dialClient(t, ts.addr)
 		cl.write(req("GET /quick HTTP/1.1", "Host: h"))

@@ -21,14 +21,23 @@ const watchDelay = 50 * time.Millisecond
 // runs, and cancels the request's context, as net/http's background read
 // does. It reads one byte at most: a pipelined request's first byte is
 // kept for the next read.
+//
+// Its timer belongs to the connection, not to a request: a request arms
+// the watch without touching the timer when it is already set, and the
+// timer, when it fires early for the request then running, sets itself
+// for the rest of that request's delay. A busy connection's timer fires
+// at most once per watchDelay, where resetting and stopping it for each
+// request added and removed a timer in the runtime's heap every time.
 type watch struct {
-	c     *conn
-	mu    sync.Mutex
-	state watchState
-	timer *time.Timer
-	req   *reqctx.Ctx // the request's context, ended when the client goes
-	done  chan struct{}
-	gone  bool // the client closed (or the read failed): don't reuse
+	c       *conn
+	mu      sync.Mutex
+	state   watchState
+	timer   *time.Timer
+	pending bool        // the timer is set
+	since   time.Time   // the armed request's start: watched watchDelay after it
+	req     *reqctx.Ctx // the request's context, ended when the client goes
+	done    chan struct{}
+	gone    bool // the client closed (or the read failed): don't reuse
 }
 
 type watchState uint8
@@ -47,15 +56,20 @@ func (w *watch) reset(req *reqctx.Ctx) {
 	w.mu.Unlock()
 }
 
-// arm starts the watch, after watchDelay, once the request's body has
-// been read (a read of the connection would take the body's bytes).
+// arm starts the watch, watchDelay after the request started, once the
+// request's body has been read (a read of the connection would take the
+// body's bytes).
 func (w *watch) arm() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.state != watchOff {
 		return
 	}
-	w.state = watchArmed
+	w.state, w.since = watchArmed, w.req.Start()
+	if w.pending {
+		return // it fires within watchDelay, and waits for the rest then
+	}
+	w.pending = true
 	if w.timer == nil {
 		w.timer = time.AfterFunc(watchDelay, w.read)
 	} else {
@@ -66,7 +80,14 @@ func (w *watch) arm() {
 // read waits for the client on the timer's goroutine.
 func (w *watch) read() {
 	w.mu.Lock()
+	w.pending = false
 	if w.state != watchArmed {
+		w.mu.Unlock()
+		return // the request it was set for is done; the next arms it
+	}
+	if left := watchDelay - time.Since(w.since); left > 0 {
+		w.pending = true
+		w.timer.Reset(left)
 		w.mu.Unlock()
 		return
 	}
@@ -93,8 +114,6 @@ func (w *watch) read() {
 func (w *watch) stop() {
 	w.mu.Lock()
 	switch w.state {
-	case watchArmed:
-		w.timer.Stop() // if read already started, it finds the state changed
 	case watchReading:
 		w.state = watchStopped
 		w.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
@@ -22,7 +23,7 @@ import (
 type stream struct {
 	c       *conn
 	id      uint32
-	ctx     *reqctx.Ctx
+	ctx     reqctx.Ctx
 	request http.Request // the handler's
 	url     url.URL      // the request's
 	body    *requestBody // nil when the request had no body
@@ -198,7 +199,7 @@ func (c *conn) startStream(id uint32, f *headerBlock, headerErr error) error {
 	}
 
 	st.url = u
-	st.ctx = reqctx.New(c.ctx)
+	st.ctx.Init(c.ctx, time.Now())
 	st.ctx.DeferTimeouts(2 * armPeriod) // armTimeouts
 	st.request = *(&http.Request{
 		Method:        method,
@@ -212,7 +213,7 @@ func (c *conn) startStream(id uint32, f *headerBlock, headerErr error) error {
 		RequestURI:    requestURI,
 		Trailer:       trailer,
 		Body:          http.NoBody,
-	}).WithContext(st.ctx) // WithContext's copy stays on the stack
+	}).WithContext(&st.ctx) // WithContext's copy stays on the stack
 	req := &st.request
 	if scheme == "https" {
 		req.TLS = c.tlsState

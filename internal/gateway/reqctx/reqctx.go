@@ -30,6 +30,7 @@ type Ctx struct {
 	cancel          context.CancelCauseFunc
 	stopParent      func() bool // nil when the parent is never done
 	timedOut        atomic.Bool
+	start           time.Time
 
 	mu          sync.Mutex
 	ended       bool
@@ -50,17 +51,23 @@ type hook struct {
 
 type key struct{}
 
-// New returns a request context under parent, which carries the
-// connection's values.
-func New(parent context.Context) *Ctx {
-	c := &Ctx{}
+// Init makes the zero Ctx c a request context under parent, which
+// carries the connection's values, for a request that started at start.
+// A server keeps c in its own per-request allocation rather than in one
+// more; c must not be copied afterwards.
+func (c *Ctx) Init(parent context.Context, start time.Time) {
 	c.Context, c.cancel = context.WithCancelCause(parent)
+	c.start = start
 	c.hooks = c.hookBuf[:0]
 	if parent.Done() != nil {
 		c.stopParent = context.AfterFunc(parent, func() { c.Cancel(context.Cause(parent)) })
 	}
-	return c
 }
+
+// Start is when the request started: its server's reading of the clock,
+// which the proxy's access log and metrics share rather than read their
+// own.
+func (c *Ctx) Start() time.Time { return c.start }
 
 // Cancel ends the request's context with cause (context.Canceled when
 // nil) and runs its hooks, each in its own goroutine. Later calls do

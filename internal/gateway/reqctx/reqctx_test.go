@@ -46,7 +46,7 @@ func TestEnds(t *testing.T) {
 		{"cancel then timeout", func(c *Ctx) { c.Cancel(errGone); c.SetTimeout(time.Millisecond) }, context.Canceled, errGone},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := New(context.WithValue(context.Background(), valKey{}, "v"))
+			c := newCtx(context.WithValue(context.Background(), valKey{}, "v"))
 			outer := context.WithValue(c, valKey{}, "outer")
 			child, stopChild := context.WithCancel(outer) // a per-try timeout's context, say
 			defer stopChild()
@@ -79,7 +79,7 @@ func TestEnds(t *testing.T) {
 }
 
 func TestDeadline(t *testing.T) {
-	c := New(context.Background())
+	c := newCtx(context.Background())
 	defer c.Cancel(nil)
 	if _, ok := c.Deadline(); ok {
 		t.Fatal("a deadline before any timeout")
@@ -110,7 +110,7 @@ func TestDeadline(t *testing.T) {
 }
 
 func TestAfterFuncStop(t *testing.T) {
-	c := New(context.Background())
+	c := newCtx(context.Background())
 	var ran atomic.Int32
 	stop1 := c.AfterFunc(func() { ran.Add(1) })
 	stop2 := c.AfterFunc(func() { ran.Add(10) })
@@ -140,7 +140,7 @@ func TestAfterFuncStop(t *testing.T) {
 }
 
 func TestFrom(t *testing.T) {
-	c := New(context.Background())
+	c := newCtx(context.Background())
 	defer c.Cancel(nil)
 	child, cancel := context.WithCancel(c)
 	defer cancel()
@@ -165,7 +165,7 @@ func TestFrom(t *testing.T) {
 // the context package's, and a timeout under a per-try context does not
 // end the request.
 func TestFallbacks(t *testing.T) {
-	c := New(context.Background())
+	c := newCtx(context.Background())
 	defer c.Cancel(nil)
 	child, cancel := context.WithCancel(c)
 	ctx, stop := WithTimeout(child, time.Millisecond)
@@ -205,7 +205,7 @@ func TestFallbacks(t *testing.T) {
 // hooks, with the parent's cause.
 func TestCancelableParent(t *testing.T) {
 	parent, cancel := context.WithCancelCause(context.Background())
-	c := New(parent)
+	c := newCtx(parent)
 	ran := make(chan struct{})
 	c.AfterFunc(func() { close(ran) })
 	cancel(errGone)
@@ -219,7 +219,7 @@ func TestCancelableParent(t *testing.T) {
 // cause agree, and the hook runs once (go test -race).
 func TestCancelRacesTimeout(t *testing.T) {
 	for range 200 {
-		c := New(context.Background())
+		c := newCtx(context.Background())
 		var ran atomic.Int32
 		c.AfterFunc(func() { ran.Add(1) })
 		c.SetTimeout(time.Microsecond)
@@ -254,7 +254,7 @@ func BenchmarkRequest(b *testing.B) {
 	b.Run("reqctx", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			c := New(base)
+			c := newCtx(base)
 			ctx, cancel := WithTimeout(c, 15*time.Second)
 			stop := AfterFunc(context.WithValue(ctx, valKey{}, 2), hook)
 			stop.Stop()
@@ -293,7 +293,7 @@ func TestDeferredTimeouts(t *testing.T) {
 		{"long, armed after the deadline: ends at once", 60 * time.Millisecond, 100 * time.Millisecond, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := New(context.Background())
+			c := newCtx(context.Background())
 			defer c.Cancel(nil)
 			c.DeferTimeouts(40 * time.Millisecond)
 			start := time.Now()
@@ -328,11 +328,19 @@ func TestDeferredTimeouts(t *testing.T) {
 		})
 	}
 	// An armed timer follows a tighter timeout.
-	c := New(context.Background())
+	c := newCtx(context.Background())
 	defer c.Cancel(nil)
 	c.DeferTimeouts(40 * time.Millisecond)
 	c.SetTimeout(time.Hour)
 	c.Arm()
 	c.SetTimeout(10 * time.Millisecond)
 	recv(t, c.Done(), "the tightened timeout")
+}
+
+// newCtx is a request context as the servers make one, in an allocation
+// of its own.
+func newCtx(parent context.Context) *Ctx {
+	c := &Ctx{}
+	c.Init(parent, time.Now())
+	return c
 }

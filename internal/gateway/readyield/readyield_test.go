@@ -1,0 +1,52 @@
+package readyield
+
+import (
+	"runtime"
+	"sync/atomic"
+	"testing"
+)
+
+func TestEnabled(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	if !Enabled() {
+		t.Error("Enabled() = false with GOMAXPROCS=1")
+	}
+	runtime.GOMAXPROCS(2)
+	if Enabled() {
+		t.Error("Enabled() = true with GOMAXPROCS=2")
+	}
+}
+
+// TestBeforeRead: with one P, a goroutine made ready just before
+// BeforeRead runs during it when it yields, and not otherwise. (The
+// scheduler takes from its global queue, where a yield puts the yielding
+// goroutine, first once in 61 turns: so "nearly always".)
+func TestBeforeRead(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, tc := range []struct {
+		on       bool
+		buffered int
+		yields   bool
+	}{
+		{true, 0, true},
+		{true, 1, false},
+		{false, 0, false},
+	} {
+		const n = 200
+		ran := 0
+		for range n {
+			var r atomic.Bool
+			done := make(chan struct{})
+			go func() { r.Store(true); close(done) }()
+			BeforeRead(tc.on, tc.buffered)
+			if r.Load() {
+				ran++
+			}
+			<-done
+		}
+		if tc.yields && ran < n*9/10 || !tc.yields && ran > n/10 {
+			t.Errorf("BeforeRead(%v, %d): a ready goroutine ran during it %d times in %d, want yields=%v",
+				tc.on, tc.buffered, ran, n, tc.yields)
+		}
+	}
+}
