@@ -1,8 +1,10 @@
 package readyield
 
 import (
+	"net"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -49,4 +51,41 @@ func TestBeforeRead(t *testing.T) {
 				tc.on, tc.buffered, ran, n, tc.yields)
 		}
 	}
+}
+
+// BenchmarkEmptyRead is what a yield saves when the bytes then came: a
+// read of a loopback socket that has nothing yet (EAGAIN), its system
+// call and the runtime's wrapping of it (0.49 µs on the benchmark
+// machine, a VM).
+func BenchmarkEmptyRead(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	if peer := <-accepted; peer != nil {
+		defer peer.Close()
+	}
+	rc, err := c.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf [4096]byte
+	rc.Control(func(fd uintptr) {
+		for b.Loop() {
+			if _, err := syscall.Read(int(fd), buf[:]); err != syscall.EAGAIN {
+				b.Fatalf("read of an empty socket: %v, want EAGAIN", err)
+			}
+		}
+	})
 }
