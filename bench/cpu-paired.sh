@@ -7,7 +7,8 @@
 # of a round resolves steps of 1-2 % that sequential runs
 # (cpu-per-request.sh) lose in the machine's noise. The absolute numbers
 # are higher than a gateway's alone (two processes take turns on one
-# core): read the ratio. An A/A run gives 0.99-1.01.
+# core): read the ratio, over several rounds. A/A runs gave B/A of
+# 0.99-1.01 a round, 1.03 once on a busy machine.
 #   bench/cpu-paired.sh ROUNDS A_BINARY B_BINARY [h1|h2]
 # Environment: SECS (load per round, default 5), CONNS (wrk connections
 # per gateway, default 32; h2load uses 4 connections x 8 streams).
