@@ -10,10 +10,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/meshgate/meshgate/internal/gateway/readyield"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -64,6 +66,8 @@ type conn struct {
 	wmu           sync.Mutex
 	wcond         sync.Cond // send window grew, or a stream or the conn ended
 	writers       atomic.Int32
+	flushOwed     bool // a response's writer yielded and flushes next (endResponseWrite)
+	yield         bool // readyield.Enabled()
 	bw            *bufio.Writer
 	writeDeadline time.Time // the socket's (writeDeadliner)
 	henc          *hpack.Encoder
@@ -81,7 +85,7 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, remoteAddr: nc.RemoteAddr().String(),
+	c := &conn{srv: s, nc: nc, yield: readyield.Enabled(), remoteAddr: nc.RemoteAddr().String(),
 		streams: make(map[uint32]*stream), sendConn: initialWindow, peerInit: initialWindow,
 		peerMaxFrame: 16384, recvConn: initialWindow}
 	if tc, ok := nc.(*tls.Conn); ok {
@@ -362,6 +366,30 @@ func (c *conn) endWrite() error {
 	err := c.werr
 	c.wmu.Unlock()
 	return err
+}
+
+// endResponseWrite is endWrite at the end of a response. With one P
+// (readyield), the last writer gives the other ready goroutines a turn
+// before it flushes: the handlers of the connection's other streams that
+// end their responses meanwhile leave the flush to it, and the responses
+// go out in one write, one TCP segment, where each took its own (h2c:
+// 1.0 -> 0.4 writes to the client a request). Only a handler that is done
+// waits for it; every other write (a streaming Flush, control frames, a
+// GOAWAY before a close) still flushes at once.
+func (c *conn) endResponseWrite() error {
+	if c.yield && c.writers.Load() == 1 && c.werr == nil && c.bw.Buffered() > 0 {
+		c.writers.Add(-1) // while it waits, others flush at their end
+		owed := c.flushOwed
+		c.flushOwed = true
+		c.wmu.Unlock()
+		if owed {
+			return nil // a writer that yielded before flushes this too
+		}
+		runtime.Gosched()
+		c.startWrite()
+		c.flushOwed = false
+	}
+	return c.endWrite()
 }
 
 // release gives up the writer's turn, flushing when it is the last one.

@@ -241,7 +241,13 @@ func (w *responseWriter) send(p []byte, end bool) error {
 	c := w.c
 	c.startWrite()
 	err := w.sendLocked(p, end)
-	if werr := c.endWrite(); err == nil {
+	var werr error
+	if end {
+		werr = c.endResponseWrite()
+	} else {
+		werr = c.endWrite()
+	}
+	if err == nil {
 		err = werr
 	}
 	return err
