@@ -15,7 +15,7 @@ import (
 
 // TestOneP: with one P the servers' and the cluster client's connections
 // yield before reads that would find nothing yet, and HTTP/2 responses
-// that end together share a write (readyield); with many requests in
+// that end together share a write (yield); with many requests in
 // flight on both protocols, each still gets its own answer.
 func TestOneP(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))

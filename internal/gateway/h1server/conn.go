@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/internal/gateway/httpdate"
-	"github.com/meshgate/meshgate/internal/gateway/readyield"
 	"github.com/meshgate/meshgate/internal/gateway/reqctx"
+	"github.com/meshgate/meshgate/internal/gateway/yield"
 )
 
 // conn is one downstream connection.
@@ -26,7 +26,7 @@ type conn struct {
 	rwc    net.Conn
 	br     *bufio.Reader // reads through conn.Read
 	bw     *bufio.Writer
-	yield  bool            // readyield's
+	yield  bool            // yield.s
 	ctx    context.Context // the base of its requests' contexts: values only
 	remote string
 	tls    *tls.ConnectionState
@@ -63,7 +63,7 @@ var (
 // shuts down. It returns false at once, c untouched, when the server has
 // been shut down.
 func (s *Server) ServeConn(rwc net.Conn) bool {
-	c := &conn{s: s, rwc: rwc, idle: s.BodyIdleTimeout, header: make(http.Header), yield: readyield.Enabled()}
+	c := &conn{s: s, rwc: rwc, idle: s.BodyIdleTimeout, header: make(http.Header), yield: yield.Pays()}
 	c.watch.c = c
 	if !s.conns.Add(c) {
 		return false
@@ -113,7 +113,7 @@ func (c *conn) serve() {
 			if !c.enterPhase(now, idle) {
 				return
 			}
-			readyield.BeforeRead(c.yield, c.br.Buffered()) // the client reads the response first
+			yield.BeforeRead(c.yield, c.br.Buffered()) // the client reads the response first
 			if _, err := c.br.Peek(1); err != nil {
 				return
 			}

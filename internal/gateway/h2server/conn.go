@@ -15,7 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/meshgate/meshgate/internal/gateway/readyield"
+	"github.com/meshgate/meshgate/internal/gateway/yield"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -67,7 +67,7 @@ type conn struct {
 	wcond         sync.Cond // send window grew, or a stream or the conn ended
 	writers       atomic.Int32
 	flushOwed     bool // a response's writer yielded and flushes next (endResponseWrite)
-	yield         bool // readyield.Enabled()
+	yield         bool // yield.Pays()
 	bw            *bufio.Writer
 	writeDeadline time.Time // the socket's (writeDeadliner)
 	henc          *hpack.Encoder
@@ -85,7 +85,7 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, yield: readyield.Enabled(), remoteAddr: nc.RemoteAddr().String(),
+	c := &conn{srv: s, nc: nc, yield: yield.Pays(), remoteAddr: nc.RemoteAddr().String(),
 		streams: make(map[uint32]*stream), sendConn: initialWindow, peerInit: initialWindow,
 		peerMaxFrame: 16384, recvConn: initialWindow}
 	if tc, ok := nc.(*tls.Conn); ok {
@@ -369,7 +369,7 @@ func (c *conn) endWrite() error {
 }
 
 // endResponseWrite is endWrite at the end of a response. With one P
-// (readyield), the last writer gives the other ready goroutines a turn
+// (yield), the last writer gives the other ready goroutines a turn
 // before it flushes: the handlers of the connection's other streams that
 // end their responses meanwhile leave the flush to it, and the responses
 // go out in one write, one TCP segment, where each took its own (h2c:

@@ -20,8 +20,8 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
-	"github.com/meshgate/meshgate/internal/gateway/readyield"
 	"github.com/meshgate/meshgate/internal/gateway/reqctx"
+	"github.com/meshgate/meshgate/internal/gateway/yield"
 )
 
 // h1Client is an endpoint's HTTP/1.1 client and connection pool: the
@@ -124,7 +124,7 @@ type h1Conn struct {
 	tlsState *tls.ConnectionState
 	br       *bufio.Reader
 	bw       *bufio.Writer
-	yield    bool // readyield's
+	yield    bool // yield.s
 
 	// Set by the pool.
 	reused bool
@@ -176,7 +176,7 @@ func (pc *h1Conn) cancel() {
 }
 
 func (c *h1Client) newConn(conn net.Conn) *h1Conn {
-	pc := &h1Conn{c: c, conn: conn, writeErr: make(chan error, 1), yield: readyield.Enabled()}
+	pc := &h1Conn{c: c, conn: conn, writeErr: make(chan error, 1), yield: yield.Pays()}
 	pc.cancelFn = pc.cancel
 	pc.br = bufio.NewReaderSize(pc, h1BufferSize)
 	pc.bw = bufio.NewWriterSize(pc, h1BufferSize)
@@ -405,7 +405,7 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req, orig *http.Request, trace 
 	}
 
 	pc.readLimit = maxResponseHeaderBytes
-	readyield.BeforeRead(pc.yield, pc.br.Buffered()) // the response is on its way
+	yield.BeforeRead(pc.yield, pc.br.Buffered()) // the response is on its way
 	if _, err := pc.br.Peek(1); err != nil {
 		return nil, pc.fail(ctx, stop, req, start, err, true)
 	}

@@ -1,4 +1,4 @@
-package readyield
+package yield
 
 import (
 	"net"
@@ -8,14 +8,14 @@ import (
 	"testing"
 )
 
-func TestEnabled(t *testing.T) {
+func TestPays(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	if !Enabled() {
-		t.Error("Enabled() = false with GOMAXPROCS=1")
+	if !Pays() {
+		t.Error("Pays() = false with GOMAXPROCS=1")
 	}
 	runtime.GOMAXPROCS(2)
-	if Enabled() {
-		t.Error("Enabled() = true with GOMAXPROCS=2")
+	if Pays() {
+		t.Error("Pays() = true with GOMAXPROCS=2")
 	}
 }
 
