@@ -34,8 +34,7 @@ type watch struct {
 	state   watchState
 	timer   *time.Timer
 	pending bool        // the timer is set
-	since   time.Time   // the armed request's start: watched watchDelay after it
-	req     *reqctx.Ctx // the request's context, ended when the client goes
+	req     *reqctx.Ctx // the request's context, ended when the client goes; watched from watchDelay after its Start
 	done    chan struct{}
 	gone    bool // the client closed (or the read failed): don't reuse
 }
@@ -65,7 +64,7 @@ func (w *watch) arm() {
 	if w.state != watchOff {
 		return
 	}
-	w.state, w.since = watchArmed, w.req.Start()
+	w.state = watchArmed
 	if w.pending {
 		return // it fires within watchDelay, and waits for the rest then
 	}
@@ -85,7 +84,7 @@ func (w *watch) read() {
 		w.mu.Unlock()
 		return // the request it was set for is done; the next arms it
 	}
-	if left := watchDelay - time.Since(w.since); left > 0 {
+	if left := watchDelay - time.Since(w.req.Start()); left > 0 {
 		w.pending = true
 		w.timer.Reset(left)
 		w.mu.Unlock()
