@@ -17,7 +17,6 @@ import (
 
 	"github.com/meshgate/meshgate/internal/gateway/yield"
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 )
 
 // Receive windows: what a client may send ahead of the handlers reading
@@ -69,8 +68,8 @@ type conn struct {
 	flushOwed     bool // a response's writer yielded and flushes next (endResponseWrite)
 	yield         bool // yield.Pays()
 	bw            *bufio.Writer
-	writeDeadline time.Time // the socket's (writeDeadliner)
-	henc          *hpack.Encoder
+	writeDeadline time.Time     // the socket's (writeDeadliner)
+	henc          *fieldEncoder // writes into hbuf
 	hbuf          []byte
 	werr          error // the first write error; every later write fails
 	prefaced      bool  // the server\'s SETTINGS are written
@@ -99,7 +98,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.hr = newHeaderReader(s.maxHeaderListSize())
 	c.fr.SetReuseFrames()
 	c.fr.SetMaxReadFrameSize(16384) // the protocol's default, not raised in SETTINGS
-	c.henc = hpack.NewEncoder(hbufWriter{c})
+	c.henc = newFieldEncoder(&c.hbuf)
 	ctx := context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr())
 	if s.ConnContext != nil {
 		ctx = s.ConnContext(ctx, nc)
@@ -127,14 +126,6 @@ func (w writeDeadliner) Write(p []byte) (int, error) {
 		c.nc.SetWriteDeadline(c.writeDeadline)
 	}
 	return c.nc.Write(p)
-}
-
-// hbufWriter collects HPACK output for the header block being written.
-type hbufWriter struct{ c *conn }
-
-func (w hbufWriter) Write(p []byte) (int, error) {
-	w.c.hbuf = append(w.c.hbuf, p...)
-	return len(p), nil
 }
 
 // errConnClosed fails the writes and reads of a connection that ended.

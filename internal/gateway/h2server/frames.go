@@ -119,7 +119,7 @@ func (c *conn) processSettings(f *http2.SettingsFrame) error {
 		case http2.SettingMaxFrameSize:
 			c.peerMaxFrame = s.Val
 		case http2.SettingHeaderTableSize:
-			c.henc.SetMaxDynamicTableSizeLimit(s.Val)
+			c.henc.setMaxDynamicTableSizeLimit(s.Val)
 		}
 		return nil
 	})

@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
 	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 	"github.com/meshgate/meshgate/internal/gateway/reqtarget"
@@ -302,7 +301,7 @@ func (c *conn) runHandler(st *stream, req *http.Request, h http.Handler) {
 
 // encodeField adds one field to the header block being written, wmu held.
 func (c *conn) encodeField(name, value string) {
-	c.henc.WriteField(hpack.HeaderField{Name: name, Value: value})
+	c.henc.encode(name, value)
 }
 
 // errStreamClosed fails a write on a stream that was reset.
