@@ -38,20 +38,6 @@ import (
 //   - the Content-Type of the response is not parsed with
 //     mime.ParseMediaType (a map per response) to find event streams.
 
-// hopHeaders are removed from both directions, as ReverseProxy does
-// (RFC 7230 §6.1 plus the RFC 2616 list).
-var hopHeaders = [...]string{
-	"Connection",
-	"Proxy-Connection",
-	"Keep-Alive",
-	"Proxy-Authenticate",
-	"Proxy-Authorization",
-	"Te",
-	"Trailer",
-	"Transfer-Encoding",
-	"Upgrade",
-}
-
 // Values of forwarded headers that never change. Nothing writes to the
 // elements of a header's value slice, so they can be shared.
 var (
@@ -210,44 +196,30 @@ func forwardHeader(r *http.Request, upstreamPath, reqUpType string, added []stri
 		h = make(http.Header, 5)
 		r.Header = h
 	}
-	// Headers named in Connection are hop-by-hop (RFC 7230 §6.1).
-	var named []string
-	var namedBuf [4]string
-	for _, f := range h["Connection"] {
-		for sf := range strings.SplitSeq(f, ",") {
-			if sf = textproto.TrimString(sf); sf != "" {
-				if named == nil {
-					named = namedBuf[:0]
-				}
-				named = append(named, textproto.CanonicalMIMEHeaderKey(sf))
-			}
-		}
-	}
-	// What the edge reads of the client's fields, before they go.
-	trailers := httpguts.HeaderValuesContainsToken(h["Te"], "trailers")
-	priorXFF := h["X-Forwarded-For"]
-next:
-	for k := range h {
-		if hopByHop(k) {
-			delete(h, k)
-			continue
-		}
-		for _, n := range named {
-			if k == n {
-				delete(h, k)
-				continue next
-			}
-		}
+	// One pass over the client's fields drops what the edge drops and
+	// notes what it reads of them before they go.
+	var connection, te, priorXFF []string
+	for k, vv := range h {
 		switch k {
-		case "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
-			delete(h, k)
+		case "Connection":
+			connection = vv
+		case "Te":
+			te = vv
+		case "X-Forwarded-For":
+			priorXFF = vv
+		}
+		switch {
+		case hopByHop(k):
+		case k == "Forwarded", k == "X-Forwarded-For", k == "X-Forwarded-Host", k == "X-Forwarded-Proto":
+		case len(k) > 8 && strings.EqualFold(k[:8], "X-Envoy-"):
+			// At the edge Envoy drops the x-envoy-* headers a client sent.
+		default:
 			continue
 		}
-		if len(k) > 8 && strings.EqualFold(k[:8], "X-Envoy-") {
-			// At the edge Envoy drops the x-envoy-* headers a client sent.
-			delete(h, k)
-		}
+		delete(h, k)
 	}
+	deleteNamed(h, connection)
+	trailers := httpguts.HeaderValuesContainsToken(te, "trailers")
 	value := func(v string) []string {
 		added = append(added, v)
 		return added[len(added)-1 : len(added) : len(added)]
@@ -286,31 +258,43 @@ next:
 	return h
 }
 
+// hopByHop reports whether k is a field removed from both directions, as
+// ReverseProxy does (RFC 7230 §6.1 plus the RFC 2616 list). It is asked
+// of every field of every request and response: a switch, not a loop.
 func hopByHop(k string) bool {
-	for _, hk := range hopHeaders {
-		if k == hk {
-			return true
-		}
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+		"Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
 	}
 	return false
 }
 
-// removeHopByHopHeaders strips a response's hop-by-hop headers in place.
-func removeHopByHopHeaders(h http.Header) {
-	for _, f := range h["Connection"] {
+// deleteNamed deletes the fields the values of a Connection field name:
+// they are hop-by-hop too (RFC 9110 §7.6.1).
+func deleteNamed(h http.Header, connection []string) {
+	for _, f := range connection {
 		for sf := range strings.SplitSeq(f, ",") {
 			if sf = textproto.TrimString(sf); sf != "" {
-				h.Del(sf)
+				delete(h, textproto.CanonicalMIMEHeaderKey(sf))
 			}
 		}
 	}
-	// One pass over a response's few fields, not a lookup of each of the
-	// nine names.
-	for k := range h {
+}
+
+// removeHopByHopHeaders strips a response's hop-by-hop headers in place,
+// in one pass over its few fields.
+func removeHopByHopHeaders(h http.Header) {
+	var connection []string
+	for k, vv := range h {
 		if hopByHop(k) {
+			if k == "Connection" {
+				connection = vv
+			}
 			delete(h, k)
 		}
 	}
+	deleteNamed(h, connection)
 }
 
 func copyHeader(dst, src http.Header) {

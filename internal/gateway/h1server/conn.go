@@ -35,11 +35,11 @@ type conn struct {
 	phase  atomic.Int64               // the deadline of the waiting phase (deadlines.go)
 	req    atomic.Pointer[reqctx.Ctx] // the running request's, while the sweeper arms its timeouts
 
-	head    []byte // the request head being parsed
-	out     []byte // a response head being assembled
-	pending []byte // response bytes held until the framing is known
-	keys    []string
-	header  http.Header // the response header map, cleared per request
+	head    []byte        // the request head being parsed
+	out     []byte        // a response head being assembled
+	pending []byte        // response bytes held until the framing is known
+	fields  []headerField // appendFields' sorting space
+	header  http.Header   // the response header map, cleared per request
 
 	// Read side: a byte the disconnect watch read, the body idle timer.
 	stash    [1]byte

@@ -211,8 +211,8 @@ func appendStatusLine(b []byte, r *http.Request, code int) []byte {
 func (w *response) appendFields(b []byte, final bool) []byte {
 	c := w.c
 	h := w.Header()
-	keys := c.keys[:0]
-	for k := range h {
+	fields := c.fields[:0]
+	for k, vv := range h {
 		if final {
 			switch k {
 			case "Content-Length", "Transfer-Encoding":
@@ -222,20 +222,27 @@ func (w *response) appendFields(b []byte, final bool) []byte {
 				continue
 			}
 		}
-		keys = append(keys, k)
+		fields = append(fields, headerField{k, vv})
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if !httpguts.ValidHeaderFieldName(k) {
+	slices.SortFunc(fields, func(a, b headerField) int { return strings.Compare(a.name, b.name) })
+	for _, f := range fields {
+		if !httpguts.ValidHeaderFieldName(f.name) {
 			continue // as net/http: an invalid name is not written
 		}
-		for _, v := range h[k] {
-			b = appendValueField(b, k, v)
+		for _, v := range f.values {
+			b = appendValueField(b, f.name, v)
 		}
 	}
-	clear(keys)
-	c.keys = keys[:0]
+	clear(fields)
+	c.fields = fields[:0]
 	return b
+}
+
+// headerField is one name of a header with its values, taken from the
+// map once: sorted, they are written without looking each name up again.
+type headerField struct {
+	name   string
+	values []string
 }
 
 // appendValueField appends a field whose value comes from the handler,

@@ -90,23 +90,16 @@ func (w *responseWriter) WriteHeader(code int) {
 	}
 	w.wroteHeader = true
 	w.status = code
-	if cl := w.header["Content-Length"]; len(cl) > 0 {
-		if n, err := strconv.ParseUint(cl[0], 10, 63); err == nil {
-			w.declared = int64(n)
-		}
-	}
-	for _, v := range w.header["Trailer"] {
+	var final finalHead
+	w.fields = appendFields(w.fields[:0], w.header, &final)
+	w.declared, w.closeConn, w.hasDate = final.declared, final.close, final.hasDate
+	for _, v := range final.trailer {
 		for key := range strings.SplitSeq(v, ",") {
 			if key = textproto.CanonicalMIMEHeaderKey(textproto.TrimString(key)); key != "" {
 				w.declareTrailer(key)
 			}
 		}
 	}
-	if c := w.header["Connection"]; len(c) > 0 && httpguts.HeaderValuesContainsToken(c, "close") {
-		w.closeConn = true
-	}
-	_, w.hasDate = w.header["Date"]
-	w.fields = appendFields(w.fields[:0], w.header, w.declared >= 0)
 }
 
 func (w *responseWriter) declareTrailer(key string) {
@@ -209,7 +202,7 @@ func (w *responseWriter) release() {
 // writeInformational sends a 1xx response with the current header.
 func (w *responseWriter) writeInformational(code int) {
 	c := w.c
-	fields := appendFields(nil, w.header, false)
+	fields := appendFields(nil, w.header, nil)
 	c.startWrite()
 	if !w.st.reset && !w.sentHeader {
 		c.encodeField(":status", statusString(code))
@@ -369,20 +362,51 @@ func (c *conn) writeData(st *stream, p []byte, end bool) error {
 	}
 }
 
+// finalHead is what a final response's fields tell its writer, noted as
+// appendFields goes over them rather than looked up.
+type finalHead struct {
+	declared int64    // Content-Length, or -1
+	close    bool     // Connection: close
+	hasDate  bool     // a Date field, which the server then does not add
+	trailer  []string // the Trailer field's values
+}
+
 // appendFields appends h's fields as HTTP/2 sends them: lower-case
 // names, without the connection-specific fields (RFC 9113 §8.2.2),
-// invalid ones, trailers named with http.TrailerPrefix, and without
-// Content-Length unless keepLength.
-func appendFields(out []string, h http.Header, keepLength bool) []string {
+// invalid ones and trailers named with http.TrailerPrefix. Content-Length
+// is left out of an informational response (final nil), and of a final
+// one unless it is a valid length, which final notes with the rest.
+func appendFields(out []string, h http.Header, final *finalHead) []string {
+	if final != nil {
+		final.declared = -1
+	}
 	for k, vv := range h {
 		switch k {
-		case "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade":
+		case "Connection":
+			if final != nil {
+				final.close = httpguts.HeaderValuesContainsToken(vv, "close")
+			}
+			continue
+		case "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade":
 			continue
 		case "Content-Length":
-			if !keepLength {
+			if final == nil || len(vv) == 0 {
 				continue
 			}
-			vv = vv[:min(len(vv), 1)]
+			n, err := strconv.ParseUint(vv[0], 10, 63)
+			if err != nil {
+				continue
+			}
+			final.declared = int64(n)
+			vv = vv[:1]
+		case "Trailer":
+			if final != nil {
+				final.trailer = vv
+			}
+		case "Date":
+			if final != nil {
+				final.hasDate = true
+			}
 		}
 		if strings.HasPrefix(k, http.TrailerPrefix) {
 			continue
