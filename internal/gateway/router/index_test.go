@@ -141,3 +141,31 @@ func TestIndexLargeTable(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexWideNode: a trie node with more children than the lookup scans
+// byte by byte (26 prefixes under "/", and paths under each and none)
+// routes as the linear scan does.
+func TestIndexWideNode(t *testing.T) {
+	g := &ir.Gateway{Mesh: "m", Name: "wide", Services: []ir.Service{benchService("s.local", "c")},
+		Clusters: []ir.Cluster{{Name: "c"}}}
+	var routes []ir.GatewayRoute
+	for c := 'a'; c <= 'z'; c++ {
+		routes = append(routes, ir.GatewayRoute{Name: "r" + string(c), Match: ir.Match{Prefix: "/" + string(c) + "/"},
+			Action: ir.GatewayRouteAction{Service: "s.local", Port: 80}})
+	}
+	g.Listeners = []ir.Listener{{Port: 8080, VirtualHosts: []ir.VirtualHost{{Name: "v", Domains: []string{"*"}, Routes: routes}}}}
+	tbl, err := compile(g, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c := 'a'; c <= 'z'+1; c++ {
+		for _, p := range []string{"/" + string(c) + "/x", "/" + string(c), "/" + string(c) + "x/"} {
+			r := &Request{Port: 8080, Method: "GET", Path: p, Host: "h", Scheme: "http", Header: http.Header{}}
+			checkSameAsLinear(t, tbl, r, pickFirst)
+		}
+		if d := tbl.Route(&Request{Port: 8080, Method: "GET", Path: "/" + string(c) + "/x", Host: "h", Scheme: "http",
+			Header: http.Header{}}, pickFirst); c <= 'z' && d.GatewayRoute != "r"+string(c) {
+			t.Errorf("/%c/x routed to %q", c, d.GatewayRoute)
+		}
+	}
+}

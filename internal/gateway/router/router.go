@@ -66,14 +66,11 @@ func (q *lazyQuery) get() url.Values {
 type Decision struct {
 	Status       int
 	GatewayRoute string // name of the matched gateway route
-	// RouteID numbers the matched gateway route's name in the table's
-	// GatewayRouteNames, for per-route state kept in a slice, not a map.
-	RouteID int32
-	Service *Service
-	Route   *Route // the router-stage route
-	Cluster string
-	Path    string
-	Host    string
+	Service      *Service
+	Route        *Route // the router-stage route
+	Cluster      string
+	Path         string
+	Host         string
 }
 
 // Table is a compiled gateway: safe for concurrent use, never modified.
@@ -164,6 +161,9 @@ func compile(g *ir.Gateway, linearMax int) (*Table, error) {
 				if h.index != nil {
 					h.index.add(int32(i), &h.routes[i].m)
 				}
+			}
+			if h.index != nil {
+				h.index.freeze()
 			}
 			for _, d := range vh.Domains {
 				d = strings.ToLower(d)
