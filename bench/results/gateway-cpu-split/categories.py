@@ -1,3 +1,10 @@
+#!/usr/bin/env python3
+"""Shares of a proxy's CPU by kind, from a `perf record -g` of it:
+    python3 categories.py perf.data
+Each symbol of `perf report --no-children --sort sym` goes to the first
+rule its name matches (kernel symbols all to "kernel"); the rest are
+listed by name. The rules are by symbol name, so a share is approximate:
+a runtime function counted as "scheduler" may run for a channel, say."""
 import sys,re,subprocess,collections
 out=subprocess.run(['perf','report','-i',sys.argv[1],'--no-children','--sort','sym'],capture_output=True,text=True).stdout
 c=collections.Counter(); tot=0
