@@ -8,8 +8,8 @@ import "golang.org/x/net/http2/hpack"
 // A response's fields are mostly the ones the connection's previous
 // response had (:status 200, its content-type, its content-length), and
 // the encoder answers each by searching its static and dynamic tables:
-// up to four map lookups hashing the name and value, 2 % of the gateway's
-// CPU on h2c. While the dynamic table does not change, the encoder writes
+// up to four map lookups hashing the name and value, the gateway's
+// largest use of maps on h2c. While the dynamic table does not change, the encoder writes
 // the same bytes for the same field, so the memo writes them again
 // instead. Every representation that changes the table (a literal with
 // incremental indexing, a table size update) and every change of the
