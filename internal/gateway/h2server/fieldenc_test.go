@@ -154,3 +154,33 @@ func FuzzFieldEncoder(f *testing.F) {
 		encodeBoth(t, steps)
 	})
 }
+
+// BenchmarkFieldEncoder encodes a response's fields, the same ones each
+// time as a connection's responses mostly are, with the memo and with the
+// plain encoder.
+func BenchmarkFieldEncoder(b *testing.B) {
+	fields := []string{":status", "200", "content-type", "text/plain; charset=utf-8", "content-length", "1024",
+		"date", "Fri, 27 Nov 2026 00:00:00 GMT", "x-envoy-upstream-service-time", "1"}
+	b.Run("memo", func(b *testing.B) {
+		var block []byte
+		f := newFieldEncoder(&block)
+		b.ReportAllocs()
+		for b.Loop() {
+			block = block[:0]
+			for i := 0; i < len(fields); i += 2 {
+				f.encode(fields[i], fields[i+1])
+			}
+		}
+	})
+	b.Run("hpack", func(b *testing.B) {
+		var buf bytes.Buffer
+		enc := hpack.NewEncoder(&buf)
+		b.ReportAllocs()
+		for b.Loop() {
+			buf.Reset()
+			for i := 0; i < len(fields); i += 2 {
+				enc.WriteField(hpack.HeaderField{Name: fields[i], Value: fields[i+1]})
+			}
+		}
+	})
+}
