@@ -6,8 +6,9 @@
 # sensitive to other load on a shared machine than req/s under a quota:
 # it counts the work done per request, not how much CPU the peer got.
 #   bench/cpu-per-request.sh [rounds] [PEER...]
-# PEER: nginx | goproxy | NAME=/path/to/meshgate (default: nginx goproxy
-# meshgate=/tmp/bench-bin/meshgate-gateway, built by bench/gateway.sh). Prints one line per run and medians.
+# PEER: nginx | goproxy | floor | NAME=/path/to/meshgate (default: nginx goproxy
+# meshgate=/tmp/bench-bin/meshgate-gateway, built by bench/gateway.sh). floor is
+# bench/floorproxy with its yields, HTTP/1.1 only. Prints one line per run and medians.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 harness=${BENCH_HARNESS:-$here/../../shared/bench}
@@ -19,6 +20,7 @@ secs=${SECS:-5}
 hz=$(getconf CLK_TCK)
 run=$(mktemp -d /tmp/cpu-per-req.XXXXXX)
 (cd "$harness" && go build -o /tmp/bench-bin/upstream ./upstream && go build -o /tmp/bench-bin/goproxy ./goproxy) || exit 1
+(cd "$here/.." && go build -o /tmp/bench-bin/floorproxy ./bench/floorproxy) || exit 1
 up="" peer=""
 stop() { [ -n "$1" ] && { kill -TERM -- "-$1" 2>/dev/null; wait "$1" 2>/dev/null; }; }
 trap 'stop "$peer"; stop "$up"; rm -rf "$run"' EXIT
@@ -38,10 +40,13 @@ for round in $(seq "$rounds"); do
         cmd=(nginx -p "$run" -c "$run/nginx.conf" -g 'daemon off;'); h1=18081; h2=18082 ;;
       goproxy)
         cmd=(/tmp/bench-bin/goproxy -addr 127.0.0.1:18085 -upstream 127.0.0.1:18080); h1=18085; h2=18085 ;;
+      floor)
+        cmd=(/tmp/bench-bin/floorproxy -yield -listen 127.0.0.1:18086 -upstream 127.0.0.1:18080); h1=18086; h2="" ;;
       *=*)
         cmd=(env "MESHGATE=${spec#*=}" PORT=18090 UPSTREAM=127.0.0.1:18080 "RUN=$run" bash "$here/gateway-peer.sh"); h1=18090; h2=18090 ;;
     esac
     for proto in h1 h2; do
+      [ $proto = h2 ] && [ -z "$h2" ] && continue
       setsid taskset -c 0 "${cmd[@]}" >"$run/peer.log" 2>&1 </dev/null &
       peer=$!
       port=$h1; [ $proto = h2 ] && port=$h2
