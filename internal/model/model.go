@@ -7,7 +7,6 @@ package model
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -69,51 +68,65 @@ func ListGateways(ctx context.Context, st store.Store) ([]GatewayKey, error) {
 }
 
 // Load reads the snapshot of one gateway in a single read transaction.
-func Load(ctx context.Context, st store.Store, k GatewayKey) (*Gateway, error) {
+// specs, when not nil, keeps the decoded specs for the next Load.
+func Load(ctx context.Context, st store.Store, k GatewayKey, specs *Specs) (*Gateway, error) {
 	var g *Gateway
 	err := st.Read(ctx, func(tx store.Tx) (err error) {
-		g, err = load(ctx, tx, k)
+		l := loader{ctx: ctx, tx: tx, specs: specs}
+		g, err = l.load(k)
 		return err
 	})
 	return g, err
 }
 
-func load(ctx context.Context, tx store.Tx, k GatewayKey) (*Gateway, error) {
-	meshRec, err := tx.Get(ctx, store.Key{Kind: store.KindMesh, Mesh: k.Mesh, Name: k.Mesh})
+// loader reads one gateway's snapshot inside a transaction.
+type loader struct {
+	ctx   context.Context
+	tx    store.Tx
+	specs *Specs
+	g     *Gateway
+}
+
+func (l *loader) load(k GatewayKey) (*Gateway, error) {
+	meshRec, err := l.tx.Get(l.ctx, store.Key{Kind: store.KindMesh, Mesh: k.Mesh, Name: k.Mesh})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%s: %w", k, ErrNotFound)
 	} else if err != nil {
 		return nil, err
 	}
-	g := &Gateway{Mesh: k.Mesh,
+	l.g = &Gateway{Mesh: k.Mesh,
 		Services: map[string]Resource[appmesh.VirtualServiceSpec]{},
 		Routers:  map[string]Resource[appmesh.VirtualRouterSpec]{},
 		Routes:   map[string][]Resource[appmesh.RouteSpec]{},
 		Nodes:    map[string]Resource[appmesh.VirtualNodeSpec]{},
 	}
-	if g.MeshSpec, err = decode[appmesh.MeshSpec](meshRec); err != nil {
+	g := l.g
+	mesh, err := resource[appmesh.MeshSpec](meshRec, l.specs)
+	if err != nil {
 		return nil, err
 	}
-	gwRec, err := tx.Get(ctx, store.Key{Kind: store.KindVirtualGateway, Mesh: k.Mesh, Name: k.Name})
+	g.MeshSpec = mesh.Spec
+	gwRec, err := l.tx.Get(l.ctx, store.Key{Kind: store.KindVirtualGateway, Mesh: k.Mesh, Name: k.Name})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%s: %w", k, ErrNotFound)
 	} else if err != nil {
 		return nil, err
 	}
-	if g.Gateway, err = resource[appmesh.VirtualGatewaySpec](gwRec); err != nil {
+	if g.Gateway, err = resource[appmesh.VirtualGatewaySpec](gwRec, l.specs); err != nil {
 		return nil, err
 	}
-	grs, err := all(ctx, tx, store.KindGatewayRoute, k.Mesh, k.Name)
+	grs, err := all(l.ctx, l.tx, store.KindGatewayRoute, k.Mesh, k.Name)
 	if err != nil {
 		return nil, err
 	}
+	g.GatewayRoutes = make([]Resource[appmesh.GatewayRouteSpec], 0, len(grs))
 	for _, r := range grs {
-		gr, err := resource[appmesh.GatewayRouteSpec](r)
+		gr, err := resource[appmesh.GatewayRouteSpec](r, l.specs)
 		if err != nil {
 			return nil, err
 		}
 		g.GatewayRoutes = append(g.GatewayRoutes, gr)
-		if err := g.loadService(ctx, tx, targetService(gr.Spec)); err != nil {
+		if err := l.service(targetService(gr.Spec)); err != nil {
 			return nil, err
 		}
 	}
@@ -132,16 +145,17 @@ func targetService(s *appmesh.GatewayRouteSpec) string {
 	return ""
 }
 
-// loadService adds a virtual service and what its provider leads to.
-func (g *Gateway) loadService(ctx context.Context, tx store.Tx, name string) error {
+// service adds a virtual service and what its provider leads to.
+func (l *loader) service(name string) error {
+	g := l.g
 	if _, done := g.Services[name]; done || name == "" {
 		return nil
 	}
-	rec, ok, err := get(ctx, tx, store.Key{Kind: store.KindVirtualService, Mesh: g.Mesh, Name: name})
+	rec, ok, err := get(l.ctx, l.tx, store.Key{Kind: store.KindVirtualService, Mesh: g.Mesh, Name: name})
 	if err != nil || !ok {
 		return err
 	}
-	vs, err := resource[appmesh.VirtualServiceSpec](rec)
+	vs, err := resource[appmesh.VirtualServiceSpec](rec, l.specs)
 	if err != nil {
 		return err
 	}
@@ -150,39 +164,40 @@ func (g *Gateway) loadService(ctx context.Context, tx store.Tx, name string) err
 	case p == nil:
 		return nil
 	case p.VirtualNode != nil:
-		return g.loadNode(ctx, tx, *p.VirtualNode.VirtualNodeName)
+		return l.node(*p.VirtualNode.VirtualNodeName)
 	case p.VirtualRouter != nil:
-		return g.loadRouter(ctx, tx, *p.VirtualRouter.VirtualRouterName)
+		return l.router(*p.VirtualRouter.VirtualRouterName)
 	}
 	return nil
 }
 
-func (g *Gateway) loadRouter(ctx context.Context, tx store.Tx, name string) error {
+func (l *loader) router(name string) error {
+	g := l.g
 	if _, done := g.Routers[name]; done {
 		return nil
 	}
-	rec, ok, err := get(ctx, tx, store.Key{Kind: store.KindVirtualRouter, Mesh: g.Mesh, Name: name})
+	rec, ok, err := get(l.ctx, l.tx, store.Key{Kind: store.KindVirtualRouter, Mesh: g.Mesh, Name: name})
 	if err != nil || !ok {
 		return err
 	}
-	vr, err := resource[appmesh.VirtualRouterSpec](rec)
+	vr, err := resource[appmesh.VirtualRouterSpec](rec, l.specs)
 	if err != nil {
 		return err
 	}
 	g.Routers[name] = vr
-	routes, err := all(ctx, tx, store.KindRoute, g.Mesh, name)
+	routes, err := all(l.ctx, l.tx, store.KindRoute, g.Mesh, name)
 	if err != nil {
 		return err
 	}
 	for _, r := range routes {
-		route, err := resource[appmesh.RouteSpec](r)
+		route, err := resource[appmesh.RouteSpec](r, l.specs)
 		if err != nil {
 			return err
 		}
 		g.Routes[name] = append(g.Routes[name], route)
 		for _, k := range r.Refs {
 			if k.Kind == store.KindVirtualNode {
-				if err := g.loadNode(ctx, tx, k.Name); err != nil {
+				if err := l.node(k.Name); err != nil {
 					return err
 				}
 			}
@@ -191,15 +206,16 @@ func (g *Gateway) loadRouter(ctx context.Context, tx store.Tx, name string) erro
 	return nil
 }
 
-func (g *Gateway) loadNode(ctx context.Context, tx store.Tx, name string) error {
+func (l *loader) node(name string) error {
+	g := l.g
 	if _, done := g.Nodes[name]; done {
 		return nil
 	}
-	rec, ok, err := get(ctx, tx, store.Key{Kind: store.KindVirtualNode, Mesh: g.Mesh, Name: name})
+	rec, ok, err := get(l.ctx, l.tx, store.Key{Kind: store.KindVirtualNode, Mesh: g.Mesh, Name: name})
 	if err != nil || !ok {
 		return err
 	}
-	n, err := resource[appmesh.VirtualNodeSpec](rec)
+	n, err := resource[appmesh.VirtualNodeSpec](rec, l.specs)
 	if err != nil {
 		return err
 	}
@@ -234,15 +250,7 @@ func all(ctx context.Context, tx store.Tx, kind store.Kind, mesh, parent string)
 	}
 }
 
-func decode[S any](r store.Record) (*S, error) {
-	s := new(S)
-	if err := json.Unmarshal(r.Spec, s); err != nil {
-		return nil, fmt.Errorf("stored spec of %s %s/%s: %w", r.Kind, r.Mesh, r.Name, err)
-	}
-	return s, nil
-}
-
-func resource[S any](r store.Record) (Resource[S], error) {
-	s, err := decode[S](r)
+func resource[S any](r store.Record, specs *Specs) (Resource[S], error) {
+	s, err := decode[S](r, specs)
 	return Resource[S]{Name: r.Name, UID: r.UID, Version: r.Version, Owner: r.ResourceOwner, Spec: s}, err
 }

@@ -59,7 +59,7 @@ func (s Scenario) Store(t testing.TB) store.Store {
 // Model creates the scenario and loads the model snapshot of its gateway.
 func (s Scenario) Model(t testing.TB) *model.Gateway {
 	t.Helper()
-	m, err := model.Load(context.Background(), s.Store(t), model.GatewayKey{Mesh: s.Mesh, Name: s.Gateway})
+	m, err := model.Load(context.Background(), s.Store(t), model.GatewayKey{Mesh: s.Mesh, Name: s.Gateway}, nil)
 	if err != nil {
 		t.Fatalf("scenario %s: %v", s.Name, err)
 	}

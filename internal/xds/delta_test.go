@@ -183,6 +183,30 @@ func TestGatewayConfig(t *testing.T) {
 		}
 	})
 
+	t.Run("before the Envoy translation", func(t *testing.T) {
+		// The gateway's own config does not wait for the Envoy
+		// translation: the update arrives while the translator is held.
+		c := newADS(t, conn, arnPrefix+name)
+		c.request(gwconfig.Type, []string{name})
+		r, err := c.next(5 * time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.handle(r)
+		release := make(chan struct{})
+		h.stub.hold.Store(&release)
+		defer func() { h.stub.hold.Store(nil); close(release) }()
+		h.updateGatewayRoute("m", "gw", "color", "/held", "color.local")
+		r, err = c.next(5 * time.Second)
+		if err != nil {
+			t.Fatalf("no gateway config while the Envoy translation is held: %v", err)
+		}
+		g, _, err := gwconfig.Decode(r.GetResources()[0])
+		if err != nil || g.Listeners[0].VirtualHosts[0].Routes[0].Match.Prefix != "/held" {
+			t.Errorf("config: %v %+v", err, g.Listeners)
+		}
+	})
+
 	t.Run("sotw other gateway", func(t *testing.T) {
 		c := newADS(t, conn, name)
 		c.request(gwconfig.Type, []string{"mesh/m/virtualGateway/other"})

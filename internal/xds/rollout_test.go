@@ -175,6 +175,15 @@ func TestPlanSteps(t *testing.T) {
 				if (p.name == "final" || p.name == "initial") != (len(p.wait) == 0) {
 					t.Errorf("step %s waits for %v", p.name, p.wait)
 				}
+				// A step's versions are its resources' hashes, as if built
+				// anew: mix keeps a whole type's version rather than hash it.
+				fresh := &content{items: p.content.items, versions: map[string]string{}}
+				if err := fresh.version(); err != nil {
+					t.Fatal(err)
+				}
+				if !maps.Equal(fresh.versions, p.content.versions) {
+					t.Errorf("step %s: versions %v, its resources hash to %v", p.name, p.content.versions, fresh.versions)
+				}
 			}
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("steps:\n got %v\nwant %v", got, tc.want)

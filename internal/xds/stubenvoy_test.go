@@ -27,12 +27,19 @@ import (
 // package's tests: a small but valid mapping of the IR with the shape the
 // real one has — one listener per gateway port with its routes over RDS,
 // one EDS cluster per IR cluster — so that the ADS flow (CDS → EDS, LDS →
-// RDS) is exercised end to end. fail, when set, makes it return an error.
-type stubEnvoy struct{ fail atomic.Bool }
+// RDS) is exercised end to end. fail, when set, makes it return an error;
+// hold, when set, makes it wait until the channel closes.
+type stubEnvoy struct {
+	fail atomic.Bool
+	hold atomic.Pointer[chan struct{}]
+}
 
 func (s *stubEnvoy) translate(g *ir.Gateway) (*EnvoyResources, error) {
 	if s.fail.Load() {
 		return nil, fmt.Errorf("stub: told to fail")
+	}
+	if h := s.hold.Load(); h != nil {
+		<-*h
 	}
 	ads := &corev3.ConfigSource{ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}},
 		ResourceApiVersion: corev3.ApiVersion_V3}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 
@@ -171,9 +172,9 @@ func TestAdmin(t *testing.T) {
 // gwconfig.Decode refuses what it cannot trust.
 func TestDecodeGatewayConfig(t *testing.T) {
 	g := &ir.Gateway{Mesh: "m", Name: "gw", Listeners: []ir.Listener{{Port: 8080, Protocol: ir.HTTP}}}
-	msg, err := gwconfig.New("mesh/m/virtualGateway/gw", g)
-	if err != nil {
-		t.Fatal(err)
+	msg, version, err := gwconfig.New("mesh/m/virtualGateway/gw", g)
+	if err != nil || version != g.Version() {
+		t.Fatalf("New: %v, version %s, want %s", err, version, g.Version())
 	}
 	b, err := proto.Marshal(msg)
 	if err != nil {
@@ -186,17 +187,37 @@ func TestDecodeGatewayConfig(t *testing.T) {
 	if _, _, err := gwconfig.Decode(msg); err != nil {
 		t.Errorf("the message itself: %v", err)
 	}
+	if _, _, err := gwconfig.New("mesh/m/virtualGateway/other", g); err == nil {
+		t.Error("New: a name that is not the IR's gateway was accepted")
+	}
 
-	other, _ := gwconfig.New("mesh/m/virtualGateway/other", g)
-	ob, _ := proto.Marshal(other)
+	// raw is a GatewayConfig on the wire whose version is its IR's hash.
+	raw := func(name, irJSON string) *anypb.Any {
+		var w []byte
+		w = protowire.AppendTag(w, 1, protowire.BytesType)
+		w = protowire.AppendString(w, name)
+		w = protowire.AppendTag(w, 2, protowire.BytesType)
+		w = protowire.AppendString(w, ir.VersionOf([]byte(irJSON)))
+		w = protowire.AppendTag(w, 3, protowire.BytesType)
+		w = protowire.AppendBytes(w, []byte(irJSON))
+		return &anypb.Any{TypeUrl: gwconfig.Type, Value: w}
+	}
+	irJSON, _ := g.Encode()
+	if _, _, err := gwconfig.Decode(raw("mesh/m/virtualGateway/gw", string(irJSON))); err != nil {
+		t.Fatalf("raw: %v", err)
+	}
 	tampered := append([]byte{}, b...)
 	tampered[len(tampered)-3] ^= 1 // inside the IR JSON's last characters
 	for name, a := range map[string]*anypb.Any{
 		"wrong type":    {TypeUrl: "type.googleapis.com/envoy.config.cluster.v3.Cluster", Value: b},
 		"garbage":       {TypeUrl: gwconfig.Type, Value: []byte{0xff, 0xff}},
-		"wrong name":    {TypeUrl: gwconfig.Type, Value: ob},
+		"wrong name":    raw("mesh/m/virtualGateway/other", string(irJSON)),
 		"content":       {TypeUrl: gwconfig.Type, Value: tampered},
 		"empty message": {TypeUrl: gwconfig.Type},
+		// A server newer than this gateway: a field it would leave out.
+		"unknown field": raw("mesh/m/virtualGateway/gw", `{"mesh":"m","name":"gw","futureFeature":true}`),
+		"data after":    raw("mesh/m/virtualGateway/gw", string(irJSON)+"}"),
+		"not the IR":    raw("mesh/m/virtualGateway/gw", `[1]`),
 	} {
 		if _, _, err := gwconfig.Decode(a); err == nil {
 			t.Errorf("%s: accepted", name)

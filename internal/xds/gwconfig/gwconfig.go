@@ -4,9 +4,11 @@
 package gwconfig
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protodesc"
@@ -81,18 +83,18 @@ func gatewayName(mesh, name string) string {
 	return store.ResourcePath(store.Key{Kind: store.KindVirtualGateway, Mesh: mesh, Name: name})
 }
 
-// New returns the GatewayConfig resource of a gateway. name is
-// its short ARN (mesh/M/virtualGateway/G).
-func New(name string, g *ir.Gateway) (proto.Message, error) {
-	b, err := json.Marshal(g)
-	if err != nil {
-		return nil, fmt.Errorf("gateway config %s: %w", name, err)
+// New returns the GatewayConfig resource of a gateway and its version.
+// name is its short ARN (mesh/M/virtualGateway/G).
+func New(name string, g *ir.Gateway) (proto.Message, string, error) {
+	if want := gatewayName(g.Mesh, g.Name); name != want {
+		return nil, "", fmt.Errorf("gateway config %q: the IR is gateway %s", name, want)
 	}
+	b, version := g.Encode()
 	m := dynamicpb.NewMessage(gatewayConfigDesc)
 	m.Set(fieldName, protoreflect.ValueOfString(name))
-	m.Set(fieldVersion, protoreflect.ValueOfString(g.Version()))
+	m.Set(fieldVersion, protoreflect.ValueOfString(version))
 	m.Set(fieldIR, protoreflect.ValueOfBytes(b))
-	return gatewayConfig{m}, nil
+	return gatewayConfig{m}, version, nil
 }
 
 // Decode reads a GatewayConfig: from an Any as it arrives in a
@@ -136,15 +138,25 @@ func Decode(msg proto.Message) (*ir.Gateway, string, error) {
 	}
 	name := m.Get(fieldName).String()
 	version := m.Get(fieldVersion).String()
+	b := m.Get(fieldIR).Bytes()
+	if got := ir.VersionOf(b); got != version {
+		return nil, "", fmt.Errorf("gateway config %s: content hashes to version %s, the resource says %s", name, got, version)
+	}
+	// The bytes are the server's encoding, as hashed. A field this
+	// gateway does not know is a feature it would silently leave out (a
+	// server newer than the gateway): refused, so the last good
+	// configuration stays.
 	var g ir.Gateway
-	if err := json.Unmarshal(m.Get(fieldIR).Bytes(), &g); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&g); err != nil {
 		return nil, "", fmt.Errorf("gateway config %s: ir: %w", name, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, "", fmt.Errorf("gateway config %s: ir: data after the gateway", name)
 	}
 	if want := gatewayName(g.Mesh, g.Name); name != want {
 		return nil, "", fmt.Errorf("gateway config %q carries gateway %s", name, want)
-	}
-	if got := g.Version(); got != version {
-		return nil, "", fmt.Errorf("gateway config %s: content hashes to version %s, the resource says %s", name, got, version)
 	}
 	return &g, version, nil
 }
