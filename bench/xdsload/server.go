@@ -206,6 +206,11 @@ func (s *server) metrics(ctx context.Context) (map[string]float64, error) {
 				out[name] += m.GetGauge().GetValue()
 			case m.Untyped != nil:
 				out[name] += m.GetUntyped().GetValue()
+			case m.Histogram != nil:
+				// As the text form names them: the phases read the
+				// sync histogram's count and sum.
+				out[name+"_count"] += float64(m.GetHistogram().GetSampleCount())
+				out[name+"_sum"] += m.GetHistogram().GetSampleSum()
 			}
 		}
 	}

@@ -39,6 +39,10 @@ func TestLoadToolSmall(t *testing.T) {
 		t.Errorf("(a) %d of %d changes configured, %d failed, %d late, %d responses to other gateways' clients",
 			len(a.SamplesMs), cfg.Changes, a.Failed, a.Late, a.OtherPush)
 	}
+	if a := res.RouteChange; a.Syncs < cfg.Changes || a.SyncMeanMs <= 0 {
+		// Each change is configured before the next: one sync each at least.
+		t.Errorf("(a) %d full syncs of %.2f ms on average counted by the server for %d changes", a.Syncs, a.SyncMeanMs, cfg.Changes)
+	}
 	if a := res.RouteChange; a.PerClient < 1 {
 		t.Errorf("(a) %.2f responses per affected client per change, want at least 1", a.PerClient)
 	}
