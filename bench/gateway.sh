@@ -15,7 +15,7 @@ harness=${BENCH_HARNESS:-$root/../shared/bench}
 mkdir -p /tmp/bench-bin
 # The gateway measured is meshgate-gateway, the one deployed per gateway
 # (MESHGATE_NO_BUILD=1 measures the binary already at /tmp/bench-bin/meshgate-gateway).
-[ -n "${MESHGATE_NO_BUILD:-}" ] || (cd "$root" && go build -o /tmp/bench-bin/meshgate-gateway ./cmd/meshgate-gateway)
+[ -n "${MESHGATE_NO_BUILD:-}" ] || (cd "$root" && go build -tags grpcnotrace -o /tmp/bench-bin/meshgate-gateway ./cmd/meshgate-gateway)
 cd "$harness"
 ./run.sh --proxy-quota 50 -d 5 -r 3 "$@" -o "$here/results/$name" \
   nginx haproxy goproxy "meshgate:18090:18090:bash $here/gateway-peer.sh"

@@ -16,7 +16,7 @@ secs=${2:-10}
 out=${3:-/tmp/gateway-profile-$proto}
 harness=${BENCH_HARNESS:-$root/../shared/bench}
 mkdir -p "$out" /tmp/bench-bin
-[ -n "${MESHGATE_NO_BUILD:-}" ] || (cd "$root" && go build -o /tmp/bench-bin/meshgate-gateway ./cmd/meshgate-gateway)
+[ -n "${MESHGATE_NO_BUILD:-}" ] || (cd "$root" && go build -tags grpcnotrace -o /tmp/bench-bin/meshgate-gateway ./cmd/meshgate-gateway)
 (cd "$harness" && go build -o /tmp/bench-bin/upstream ./upstream)
 run=$(mktemp -d /tmp/gateway-profile.XXXXXX)
 up_pid="" gw_pid=""

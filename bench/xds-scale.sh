@@ -27,7 +27,7 @@ tmp=$(mktemp -d /tmp/xds-scale.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
 if [ -z "${MESHGATE:-}" ]; then
-  go build -o "$tmp/meshgate" ./cmd/meshgate
+  go build -tags grpcnotrace -o "$tmp/meshgate" ./cmd/meshgate
   MESHGATE=$tmp/meshgate
 fi
 go build -o "$tmp/xdsload" ./bench/xdsload

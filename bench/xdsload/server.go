@@ -38,7 +38,7 @@ var servingLine = regexp.MustCompile(`msg="meshgate serving".*api=(http://127\.0
 // buildMeshgate builds the binary into dir.
 func buildMeshgate(dir string) (string, error) {
 	bin := filepath.Join(dir, "meshgate")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/meshgate/meshgate/cmd/meshgate")
+	cmd := exec.Command("go", "build", "-tags", "grpcnotrace", "-o", bin, "github.com/meshgate/meshgate/cmd/meshgate")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("building meshgate: %w", err)
