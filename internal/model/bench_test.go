@@ -62,7 +62,6 @@ func populate(b testing.TB, st store.Store, n int) {
 		rec(store.KindVirtualNode, "", "node", `{"listeners":[{"portMapping":{"port":8080,"protocol":"http"}}],"serviceDiscovery":{"dns":{"hostname":"node.local"}}}`),
 		rec(store.KindVirtualService, "", "svc.local", `{"provider":{"virtualNode":{"virtualNodeName":"node"}}}`, node),
 	}
-	recs[0].Key.Mesh = "m"
 	for i := range n {
 		recs = append(recs, rec(store.KindGatewayRoute, "gw", fmt.Sprintf("r%05d", i),
 			fmt.Sprintf(`{"httpRoute":{"action":{"target":{"virtualService":{"virtualServiceName":"svc.local"}}},"match":{"prefix":"/r%05d"}}}`, i), svc))

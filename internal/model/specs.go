@@ -42,9 +42,6 @@ func (c *Specs) Sweep() {
 	c.gen++
 }
 
-// Len is the number of specs kept.
-func (c *Specs) Len() int { return len(c.m) }
-
 // decode returns r's decoded spec, from specs when it holds r's version.
 func decode[S any](r store.Record, specs *Specs) (*S, error) {
 	if specs != nil {

@@ -53,7 +53,7 @@ func TestSpecs(t *testing.T) {
 
 	first := load()
 	// mesh, gateway, 3 gateway routes, the service and its node
-	if n := specs.Len(); n != 7 {
+	if n := len(specs.m); n != 7 {
 		t.Fatalf("%d specs kept after the first load, want 7", n)
 	}
 	again := load()
@@ -96,7 +96,7 @@ func TestSpecs(t *testing.T) {
 		t.Errorf("%d gateway routes, want 2", len(after))
 	}
 	// The deleted route's spec and the old r00001's are forgotten.
-	if n := specs.Len(); n != 6 {
+	if n := len(specs.m); n != 6 {
 		t.Errorf("%d specs kept, want 6", n)
 	}
 	if _, ok := specs.m["uid-gatewayRoute-r00002"]; ok {
