@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -101,5 +102,29 @@ func TestSpecs(t *testing.T) {
 	}
 	if _, ok := specs.m["uid-gatewayRoute-r00002"]; ok {
 		t.Error("the deleted gateway route's spec is still kept")
+	}
+}
+
+// Load reads a gateway's routes across pages of the store's listing:
+// every one once, in name order.
+func TestLoadPages(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "meshgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	n := listPage + 1
+	populate(t, st, n)
+	g, err := Load(context.Background(), st, GatewayKey{Mesh: "m", Name: "gw"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.GatewayRoutes) != n {
+		t.Fatalf("%d gateway routes, want %d", len(g.GatewayRoutes), n)
+	}
+	for i, r := range g.GatewayRoutes {
+		if want := fmt.Sprintf("r%05d", i); r.Name != want {
+			t.Fatalf("gateway route %d is %s, want %s", i, r.Name, want)
+		}
 	}
 }
