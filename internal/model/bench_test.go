@@ -78,3 +78,84 @@ func populate(b testing.TB, st store.Store, n int) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkLoadFleet loads 20 gateways of 50 gateway routes each, over 10
+// virtual services and nodes they share, as the xDS server's full sync
+// does (bench/xds-scale.sh's set-up): reader=shared in one transaction,
+// reading what they share once; reader=each, a transaction a gateway.
+func BenchmarkLoadFleet(b *testing.B) {
+	st, err := sqlite.Open(filepath.Join(b.TempDir(), "meshgate.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	now := time.Now()
+	rec := func(kind store.Kind, parent, name, spec string, refs ...store.Key) store.Record {
+		return store.Record{Key: store.Key{Kind: kind, Mesh: "m", Parent: parent, Name: name},
+			UID: fmt.Sprintf("uid-%s-%s-%s", kind, parent, name), Version: 1, CreatedAt: now, LastUpdatedAt: now,
+			MeshOwner: "111122223333", ResourceOwner: "111122223333", Spec: []byte(spec), Refs: refs}
+	}
+	recs := []store.Record{rec(store.KindMesh, "", "m", `{}`)}
+	for s := range 10 {
+		node := store.Key{Kind: store.KindVirtualNode, Mesh: "m", Name: fmt.Sprintf("node%d", s)}
+		recs = append(recs,
+			rec(store.KindVirtualNode, "", node.Name, `{"listeners":[{"portMapping":{"port":8080,"protocol":"http"}}],"serviceDiscovery":{"dns":{"hostname":"node.local"}}}`),
+			rec(store.KindVirtualService, "", fmt.Sprintf("svc%d.local", s), fmt.Sprintf(`{"provider":{"virtualNode":{"virtualNodeName":"%s"}}}`, node.Name), node))
+	}
+	for g := range 20 {
+		gw := fmt.Sprintf("gw%02d", g)
+		recs = append(recs, rec(store.KindVirtualGateway, "", gw, `{"listeners":[{"portMapping":{"port":8080,"protocol":"http"}}]}`))
+		for r := range 50 {
+			svc := fmt.Sprintf("svc%d.local", r%10)
+			recs = append(recs, rec(store.KindGatewayRoute, gw, fmt.Sprintf("r%03d", r),
+				fmt.Sprintf(`{"httpRoute":{"action":{"target":{"virtualService":{"virtualServiceName":"%s"}}},"match":{"prefix":"/r%03d"}}}`, svc, r),
+				store.Key{Kind: store.KindVirtualService, Mesh: "m", Name: svc}))
+		}
+	}
+	ctx := context.Background()
+	if err := st.Write(ctx, func(tx store.Tx) error {
+		for _, r := range recs {
+			if err := tx.Create(ctx, r, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	check := func(g *Gateway, err error) {
+		if err != nil || len(g.GatewayRoutes) != 50 || len(g.Services) != 10 {
+			b.Fatalf("loaded %v", err)
+		}
+	}
+	b.Run("reader=shared", func(b *testing.B) {
+		specs := NewSpecs()
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := Read(ctx, st, specs, func(r *Reader) error {
+				keys, err := r.Gateways()
+				for _, k := range keys {
+					check(r.Load(k))
+				}
+				return err
+			}); err != nil {
+				b.Fatal(err)
+			}
+			specs.Sweep()
+		}
+	})
+	b.Run("reader=each", func(b *testing.B) {
+		specs := NewSpecs()
+		b.ReportAllocs()
+		for b.Loop() {
+			keys, err := ListGateways(ctx, st)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, k := range keys {
+				check(Load(ctx, st, k, specs))
+			}
+			specs.Sweep()
+		}
+	})
+}

@@ -48,21 +48,9 @@ func (k GatewayKey) String() string { return "mesh/" + k.Mesh + "/virtualGateway
 // ListGateways returns every virtual gateway in the store, ordered.
 func ListGateways(ctx context.Context, st store.Store) ([]GatewayKey, error) {
 	var out []GatewayKey
-	err := st.Read(ctx, func(tx store.Tx) error {
-		meshes, err := all(ctx, tx, store.KindMesh, "", "")
-		if err != nil {
-			return err
-		}
-		for _, m := range meshes {
-			gws, err := all(ctx, tx, store.KindVirtualGateway, m.Mesh, "")
-			if err != nil {
-				return err
-			}
-			for _, g := range gws {
-				out = append(out, GatewayKey{Mesh: m.Mesh, Name: g.Name})
-			}
-		}
-		return nil
+	err := Read(ctx, st, nil, func(r *Reader) (err error) {
+		out, err = r.Gateways()
+		return err
 	})
 	return out, err
 }
@@ -71,62 +59,99 @@ func ListGateways(ctx context.Context, st store.Store) ([]GatewayKey, error) {
 // specs, when not nil, keeps the decoded specs for the next Load.
 func Load(ctx context.Context, st store.Store, k GatewayKey, specs *Specs) (*Gateway, error) {
 	var g *Gateway
-	err := st.Read(ctx, func(tx store.Tx) (err error) {
-		l := loader{ctx: ctx, tx: tx, specs: specs}
-		g, err = l.load(k)
+	err := Read(ctx, st, specs, func(r *Reader) (err error) {
+		g, err = r.Load(k)
 		return err
 	})
 	return g, err
 }
 
-// loader reads one gateway's snapshot inside a transaction.
-type loader struct {
+// Reader reads gateways' snapshots in one read transaction. What several
+// gateways depend on (their mesh, a virtual service, node or router, a
+// router's routes) is read from the store once, however many gateways
+// load it: the xDS server loads every gateway on every change, and with
+// 20 gateways over 10 services those repeated reads were most of it.
+type Reader struct {
 	ctx   context.Context
 	tx    store.Tx
 	specs *Specs
-	g     *Gateway
+	got   map[store.Key]fetched
+	lists map[store.Key][]store.Record // by kind, mesh and parent (Name unset)
 }
 
-func (l *loader) load(k GatewayKey) (*Gateway, error) {
-	meshRec, err := l.tx.Get(l.ctx, store.Key{Kind: store.KindMesh, Mesh: k.Mesh, Name: k.Mesh})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%s: %w", k, ErrNotFound)
-	} else if err != nil {
+// fetched is a Get's result; ok is false for a record that is not there.
+type fetched struct {
+	rec store.Record
+	ok  bool
+}
+
+// Read runs fn with a Reader of one read transaction of st; specs, when
+// not nil, keeps the decoded specs for later reads.
+func Read(ctx context.Context, st store.Store, specs *Specs, fn func(*Reader) error) error {
+	return st.Read(ctx, func(tx store.Tx) error {
+		return fn(&Reader{ctx: ctx, tx: tx, specs: specs, got: map[store.Key]fetched{}, lists: map[store.Key][]store.Record{}})
+	})
+}
+
+// Gateways returns every virtual gateway, ordered.
+func (r *Reader) Gateways() ([]GatewayKey, error) {
+	meshes, err := all(r.ctx, r.tx, store.KindMesh, "", "")
+	if err != nil {
 		return nil, err
 	}
-	l.g = &Gateway{Mesh: k.Mesh,
+	var out []GatewayKey
+	for _, m := range meshes {
+		gws, err := all(r.ctx, r.tx, store.KindVirtualGateway, m.Mesh, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range gws {
+			out = append(out, GatewayKey{Mesh: m.Mesh, Name: g.Name})
+		}
+	}
+	return out, nil
+}
+
+// Load reads the snapshot of gateway k.
+func (r *Reader) Load(k GatewayKey) (*Gateway, error) {
+	meshRec, ok, err := r.get(store.Key{Kind: store.KindMesh, Mesh: k.Mesh, Name: k.Mesh})
+	if err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("%s: %w", k, ErrNotFound)
+	}
+	g := &Gateway{Mesh: k.Mesh,
 		Services: map[string]Resource[appmesh.VirtualServiceSpec]{},
 		Routers:  map[string]Resource[appmesh.VirtualRouterSpec]{},
 		Routes:   map[string][]Resource[appmesh.RouteSpec]{},
 		Nodes:    map[string]Resource[appmesh.VirtualNodeSpec]{},
 	}
-	g := l.g
-	mesh, err := resource[appmesh.MeshSpec](meshRec, l.specs)
+	mesh, err := resource[appmesh.MeshSpec](meshRec, r.specs)
 	if err != nil {
 		return nil, err
 	}
 	g.MeshSpec = mesh.Spec
-	gwRec, err := l.tx.Get(l.ctx, store.Key{Kind: store.KindVirtualGateway, Mesh: k.Mesh, Name: k.Name})
-	if errors.Is(err, store.ErrNotFound) {
+	gwRec, ok, err := r.get(store.Key{Kind: store.KindVirtualGateway, Mesh: k.Mesh, Name: k.Name})
+	if err != nil {
+		return nil, err
+	} else if !ok {
 		return nil, fmt.Errorf("%s: %w", k, ErrNotFound)
-	} else if err != nil {
+	}
+	if g.Gateway, err = resource[appmesh.VirtualGatewaySpec](gwRec, r.specs); err != nil {
 		return nil, err
 	}
-	if g.Gateway, err = resource[appmesh.VirtualGatewaySpec](gwRec, l.specs); err != nil {
-		return nil, err
-	}
-	grs, err := all(l.ctx, l.tx, store.KindGatewayRoute, k.Mesh, k.Name)
+	grs, err := all(r.ctx, r.tx, store.KindGatewayRoute, k.Mesh, k.Name)
 	if err != nil {
 		return nil, err
 	}
 	g.GatewayRoutes = make([]Resource[appmesh.GatewayRouteSpec], 0, len(grs))
-	for _, r := range grs {
-		gr, err := resource[appmesh.GatewayRouteSpec](r, l.specs)
+	for _, rec := range grs {
+		gr, err := resource[appmesh.GatewayRouteSpec](rec, r.specs)
 		if err != nil {
 			return nil, err
 		}
 		g.GatewayRoutes = append(g.GatewayRoutes, gr)
-		if err := l.service(targetService(gr.Spec)); err != nil {
+		if err := r.service(g, targetService(gr.Spec)); err != nil {
 			return nil, err
 		}
 	}
@@ -145,17 +170,16 @@ func targetService(s *appmesh.GatewayRouteSpec) string {
 	return ""
 }
 
-// service adds a virtual service and what its provider leads to.
-func (l *loader) service(name string) error {
-	g := l.g
+// service adds to g a virtual service and what its provider leads to.
+func (r *Reader) service(g *Gateway, name string) error {
 	if _, done := g.Services[name]; done || name == "" {
 		return nil
 	}
-	rec, ok, err := get(l.ctx, l.tx, store.Key{Kind: store.KindVirtualService, Mesh: g.Mesh, Name: name})
+	rec, ok, err := r.get(store.Key{Kind: store.KindVirtualService, Mesh: g.Mesh, Name: name})
 	if err != nil || !ok {
 		return err
 	}
-	vs, err := resource[appmesh.VirtualServiceSpec](rec, l.specs)
+	vs, err := resource[appmesh.VirtualServiceSpec](rec, r.specs)
 	if err != nil {
 		return err
 	}
@@ -164,40 +188,39 @@ func (l *loader) service(name string) error {
 	case p == nil:
 		return nil
 	case p.VirtualNode != nil:
-		return l.node(*p.VirtualNode.VirtualNodeName)
+		return r.node(g, *p.VirtualNode.VirtualNodeName)
 	case p.VirtualRouter != nil:
-		return l.router(*p.VirtualRouter.VirtualRouterName)
+		return r.router(g, *p.VirtualRouter.VirtualRouterName)
 	}
 	return nil
 }
 
-func (l *loader) router(name string) error {
-	g := l.g
+func (r *Reader) router(g *Gateway, name string) error {
 	if _, done := g.Routers[name]; done {
 		return nil
 	}
-	rec, ok, err := get(l.ctx, l.tx, store.Key{Kind: store.KindVirtualRouter, Mesh: g.Mesh, Name: name})
+	rec, ok, err := r.get(store.Key{Kind: store.KindVirtualRouter, Mesh: g.Mesh, Name: name})
 	if err != nil || !ok {
 		return err
 	}
-	vr, err := resource[appmesh.VirtualRouterSpec](rec, l.specs)
+	vr, err := resource[appmesh.VirtualRouterSpec](rec, r.specs)
 	if err != nil {
 		return err
 	}
 	g.Routers[name] = vr
-	routes, err := all(l.ctx, l.tx, store.KindRoute, g.Mesh, name)
+	routes, err := r.list(store.KindRoute, g.Mesh, name)
 	if err != nil {
 		return err
 	}
-	for _, r := range routes {
-		route, err := resource[appmesh.RouteSpec](r, l.specs)
+	for _, rec := range routes {
+		route, err := resource[appmesh.RouteSpec](rec, r.specs)
 		if err != nil {
 			return err
 		}
 		g.Routes[name] = append(g.Routes[name], route)
-		for _, k := range r.Refs {
+		for _, k := range rec.Refs {
 			if k.Kind == store.KindVirtualNode {
-				if err := l.node(k.Name); err != nil {
+				if err := r.node(g, k.Name); err != nil {
 					return err
 				}
 			}
@@ -206,16 +229,15 @@ func (l *loader) router(name string) error {
 	return nil
 }
 
-func (l *loader) node(name string) error {
-	g := l.g
+func (r *Reader) node(g *Gateway, name string) error {
 	if _, done := g.Nodes[name]; done {
 		return nil
 	}
-	rec, ok, err := get(l.ctx, l.tx, store.Key{Kind: store.KindVirtualNode, Mesh: g.Mesh, Name: name})
+	rec, ok, err := r.get(store.Key{Kind: store.KindVirtualNode, Mesh: g.Mesh, Name: name})
 	if err != nil || !ok {
 		return err
 	}
-	n, err := resource[appmesh.VirtualNodeSpec](rec, l.specs)
+	n, err := resource[appmesh.VirtualNodeSpec](rec, r.specs)
 	if err != nil {
 		return err
 	}
@@ -223,13 +245,36 @@ func (l *loader) node(name string) error {
 	return nil
 }
 
-// get reads a record; a missing one is not an error (ok=false).
-func get(ctx context.Context, tx store.Tx, k store.Key) (store.Record, bool, error) {
-	r, err := tx.Get(ctx, k)
-	if errors.Is(err, store.ErrNotFound) {
-		return r, false, nil
+// get reads a record, once a transaction; a missing one is not an error
+// (ok=false).
+func (r *Reader) get(k store.Key) (store.Record, bool, error) {
+	if f, done := r.got[k]; done {
+		return f.rec, f.ok, nil
 	}
-	return r, err == nil, err
+	rec, err := r.tx.Get(r.ctx, k)
+	if errors.Is(err, store.ErrNotFound) {
+		r.got[k] = fetched{}
+		return rec, false, nil
+	}
+	if err != nil {
+		return rec, false, err
+	}
+	r.got[k] = fetched{rec: rec, ok: true}
+	return rec, true, nil
+}
+
+// list is all, once a transaction.
+func (r *Reader) list(kind store.Kind, mesh, parent string) ([]store.Record, error) {
+	k := store.Key{Kind: kind, Mesh: mesh, Parent: parent}
+	if recs, done := r.lists[k]; done {
+		return recs, nil
+	}
+	recs, err := all(r.ctx, r.tx, kind, mesh, parent)
+	if err != nil {
+		return nil, err
+	}
+	r.lists[k] = recs
+	return recs, nil
 }
 
 // all lists every record of a kind under (mesh, parent), page by page, in

@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -125,6 +126,119 @@ func TestLoadPages(t *testing.T) {
 	for i, r := range g.GatewayRoutes {
 		if want := fmt.Sprintf("r%05d", i); r.Name != want {
 			t.Fatalf("gateway route %d is %s, want %s", i, r.Name, want)
+		}
+	}
+}
+
+// countingStore counts the reads of its transactions.
+type countingStore struct {
+	store.Store
+	gets  map[store.Key]int
+	lists map[store.Key]int // by kind, mesh and parent
+}
+
+func (c *countingStore) Read(ctx context.Context, fn func(store.Tx) error) error {
+	return c.Store.Read(ctx, func(tx store.Tx) error { return fn(countingTx{tx, c}) })
+}
+
+type countingTx struct {
+	store.Tx
+	c *countingStore
+}
+
+func (t countingTx) Get(ctx context.Context, k store.Key) (store.Record, error) {
+	t.c.gets[k]++
+	return t.Tx.Get(ctx, k)
+}
+
+func (t countingTx) List(ctx context.Context, kind store.Kind, mesh, parent, after string, limit int) ([]store.Record, error) {
+	t.c.lists[store.Key{Kind: kind, Mesh: mesh, Parent: parent}]++
+	return t.Tx.List(ctx, kind, mesh, parent, after, limit)
+}
+
+// A Reader reads what several gateways share once, and each gateway's
+// snapshot is what Load alone gives.
+func TestReaderReadsSharedOnce(t *testing.T) {
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "meshgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	populate(t, st, 2) // gw: 2 routes to svc.local, provided by node
+	now := time.Now()
+	node := store.Key{Kind: store.KindVirtualNode, Mesh: "m", Name: "node"}
+	router := store.Key{Kind: store.KindVirtualRouter, Mesh: "m", Name: "rt"}
+	routed := store.Key{Kind: store.KindVirtualService, Mesh: "m", Name: "routed.local"}
+	svc := store.Key{Kind: store.KindVirtualService, Mesh: "m", Name: "svc.local"}
+	rec := func(k store.Key, spec string, refs ...store.Key) store.Record {
+		return store.Record{Key: k, UID: "uid-" + string(k.Kind) + "-" + k.Parent + "-" + k.Name, Version: 1,
+			CreatedAt: now, LastUpdatedAt: now, MeshOwner: "1", ResourceOwner: "1", Spec: []byte(spec), Refs: refs}
+	}
+	route := func(gw, name, svc string) store.Record {
+		return rec(store.Key{Kind: store.KindGatewayRoute, Mesh: "m", Parent: gw, Name: name},
+			`{"httpRoute":{"action":{"target":{"virtualService":{"virtualServiceName":"`+svc+`"}}},"match":{"prefix":"/`+name+`"}}}`,
+			store.Key{Kind: store.KindVirtualService, Mesh: "m", Name: svc})
+	}
+	more := []store.Record{
+		rec(router, `{"listeners":[{"portMapping":{"port":8080,"protocol":"http"}}]}`),
+		rec(store.Key{Kind: store.KindRoute, Mesh: "m", Parent: "rt", Name: "all"},
+			`{"httpRoute":{"action":{"weightedTargets":[{"virtualNode":"node","weight":1}]},"match":{"prefix":"/"}}}`, node),
+		rec(routed, `{"provider":{"virtualRouter":{"virtualRouterName":"rt"}}}`, router),
+		rec(store.Key{Kind: store.KindVirtualGateway, Mesh: "m", Name: "gw2"}, `{"listeners":[{"portMapping":{"port":8080,"protocol":"http"}}]}`),
+		route("gw", "x", "routed.local"), route("gw2", "a", "svc.local"), route("gw2", "b", "routed.local"),
+	}
+	ctx := context.Background()
+	if err := st.Write(ctx, func(tx store.Tx) error {
+		for _, r := range more {
+			if err := tx.Create(ctx, r, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	cs := &countingStore{Store: st, gets: map[store.Key]int{}, lists: map[store.Key]int{}}
+	got := map[GatewayKey]string{}
+	if err := Read(ctx, cs, NewSpecs(), func(r *Reader) error {
+		keys, err := r.Gateways()
+		if err != nil {
+			return err
+		}
+		if len(keys) != 2 {
+			t.Fatalf("gateways %v", keys)
+		}
+		for _, k := range keys {
+			g, err := r.Load(k)
+			if err != nil {
+				return err
+			}
+			b, _ := json.Marshal(g)
+			got[k] = string(b)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []store.Key{svc, routed, router, node, {Kind: store.KindMesh, Mesh: "m", Name: "m"}} {
+		if n := cs.gets[k]; n != 1 {
+			t.Errorf("%s %s read %d times, want once", k.Kind, k.Name, n)
+		}
+	}
+	if n := cs.lists[store.Key{Kind: store.KindRoute, Mesh: "m", Parent: "rt"}]; n != 1 {
+		t.Errorf("the router's routes listed %d times, want once", n)
+	}
+	for k, want := range got {
+		g, err := Load(ctx, st, k, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := json.Marshal(g); string(b) != want {
+			t.Errorf("%s from the shared Reader:\n%s\nalone:\n%s", k, want, b)
+		}
+		if len(g.Services) != 2 || len(g.Routers) != 1 || len(g.Nodes) != 1 {
+			t.Errorf("%s: %d services, %d routers, %d nodes", k, len(g.Services), len(g.Routers), len(g.Nodes))
 		}
 	}
 }

@@ -143,24 +143,31 @@ func (y *syncer) check(ctx context.Context) {
 		return
 	}
 	start := time.Now()
-	keys, err := model.ListGateways(ctx, y.s.cfg.Store)
+	seen := map[string]bool{}
+	retry := false
+	// One read transaction for every gateway: what they share is read once.
+	err = model.Read(ctx, y.s.cfg.Store, y.specs, func(r *model.Reader) error {
+		keys, err := r.Gateways()
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			found, err := y.rebuild(ctx, r, k)
+			if err != nil {
+				y.storeFailed(ctx, err)
+				retry = true
+				seen[k.String()] = true // a read failure is not a deletion
+				continue
+			}
+			if found {
+				seen[k.String()] = true
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		y.storeFailed(ctx, err)
 		return
-	}
-	seen := map[string]bool{}
-	retry := false
-	for _, k := range keys {
-		found, err := y.rebuild(ctx, k)
-		if err != nil {
-			y.storeFailed(ctx, err)
-			retry = true
-			seen[k.String()] = true // a read failure is not a deletion
-			continue
-		}
-		if found {
-			seen[k.String()] = true
-		}
 	}
 	for name, gs := range y.gateways {
 		if !seen[name] {
@@ -193,8 +200,8 @@ func (s *Server) syncedRevision() int64 { return s.sync.syncedRev.Load() }
 // rebuild translates one gateway and publishes what changed. found is
 // false when the gateway is gone; err is a store failure (retried at the
 // next check), never a translation error.
-func (y *syncer) rebuild(ctx context.Context, k model.GatewayKey) (found bool, err error) {
-	m, err := model.Load(ctx, y.s.cfg.Store, k, y.specs)
+func (y *syncer) rebuild(ctx context.Context, r *model.Reader, k model.GatewayKey) (found bool, err error) {
+	m, err := r.Load(k)
 	if errors.Is(err, model.ErrNotFound) || errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
