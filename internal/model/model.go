@@ -70,7 +70,8 @@ func Load(ctx context.Context, st store.Store, k GatewayKey, specs *Specs) (*Gat
 // gateways depend on (their mesh, a virtual service, node or router, a
 // router's routes) is read from the store once, however many gateways
 // load it: the xDS server loads every gateway on every change, and with
-// 20 gateways over 10 services those repeated reads were most of it.
+// 20 gateways over 10 services those repeated reads were most of a
+// sync's reading.
 type Reader struct {
 	ctx   context.Context
 	tx    store.Tx
