@@ -4,24 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/meshgate/meshgate/internal/appmesh"
 	"github.com/meshgate/meshgate/internal/store"
-	"github.com/meshgate/meshgate/internal/store/sqlite"
 )
 
 // Specs hands out the spec decoded before for a record whose UID and
 // version are unchanged, decodes it again otherwise, and Sweep forgets
 // what the loads since the previous Sweep did not use.
 func TestSpecs(t *testing.T) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "meshgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t)
 	populate(t, st, 3) // gateway routes r00000..r00002
 	ctx := context.Background()
 	k := GatewayKey{Mesh: "m", Name: "gw"}
@@ -48,9 +42,8 @@ func TestSpecs(t *testing.T) {
 	key := func(name string) store.Key {
 		return store.Key{Kind: store.KindGatewayRoute, Mesh: "m", Parent: "gw", Name: name}
 	}
-	spec := func(prefix string) []byte {
-		return []byte(`{"httpRoute":{"action":{"target":{"virtualService":{"virtualServiceName":"svc.local"}}},"match":{"prefix":"` + prefix + `"}}}`)
-	}
+	// the spec of a route to svc.local matching /prefix
+	spec := func(prefix string) []byte { return gatewayRoute("gw", prefix, "svc.local").Spec }
 	prefix := func(r Resource[appmesh.GatewayRouteSpec]) string { return *r.Spec.HttpRoute.Match.Prefix }
 
 	first := load()
@@ -73,7 +66,7 @@ func TestSpecs(t *testing.T) {
 			return err
 		}
 		next := cur
-		next.Version, next.Spec, next.LastUpdatedAt = 2, spec("/updated"), time.Now()
+		next.Version, next.Spec, next.LastUpdatedAt = 2, spec("updated"), time.Now()
 		return tx.Update(ctx, next, cur.Version)
 	})
 	write(func(tx store.Tx) error {
@@ -84,7 +77,7 @@ func TestSpecs(t *testing.T) {
 		if err := tx.Delete(ctx, cur.Key, cur.Version); err != nil {
 			return err
 		}
-		cur.UID, cur.Spec = "uid-recreated", spec("/recreated")
+		cur.UID, cur.Spec = "uid-recreated", spec("recreated")
 		return tx.Create(ctx, cur, nil)
 	})
 	write(func(tx store.Tx) error { return tx.Delete(ctx, key("r00002"), 1) })
@@ -101,7 +94,7 @@ func TestSpecs(t *testing.T) {
 	if n := len(specs.m); n != 6 {
 		t.Errorf("%d specs kept, want 6", n)
 	}
-	if _, ok := specs.m["uid-gatewayRoute-r00002"]; ok {
+	if _, ok := specs.m["uid-gatewayRoute-gw-r00002"]; ok {
 		t.Error("the deleted gateway route's spec is still kept")
 	}
 }
@@ -109,11 +102,7 @@ func TestSpecs(t *testing.T) {
 // Load reads a gateway's routes across pages of the store's listing:
 // every one once, in name order.
 func TestLoadPages(t *testing.T) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "meshgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t)
 	n := listPage + 1
 	populate(t, st, n)
 	g, err := Load(context.Background(), st, GatewayKey{Mesh: "m", Name: "gw"}, nil)
@@ -159,46 +148,19 @@ func (t countingTx) List(ctx context.Context, kind store.Kind, mesh, parent, aft
 // A Reader reads what several gateways share once, and each gateway's
 // snapshot is what Load alone gives.
 func TestReaderReadsSharedOnce(t *testing.T) {
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "meshgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t)
 	populate(t, st, 2) // gw: 2 routes to svc.local, provided by node
-	now := time.Now()
 	node := store.Key{Kind: store.KindVirtualNode, Mesh: "m", Name: "node"}
 	router := store.Key{Kind: store.KindVirtualRouter, Mesh: "m", Name: "rt"}
 	routed := store.Key{Kind: store.KindVirtualService, Mesh: "m", Name: "routed.local"}
 	svc := store.Key{Kind: store.KindVirtualService, Mesh: "m", Name: "svc.local"}
-	rec := func(k store.Key, spec string, refs ...store.Key) store.Record {
-		return store.Record{Key: k, UID: "uid-" + string(k.Kind) + "-" + k.Parent + "-" + k.Name, Version: 1,
-			CreatedAt: now, LastUpdatedAt: now, MeshOwner: "1", ResourceOwner: "1", Spec: []byte(spec), Refs: refs}
-	}
-	route := func(gw, name, svc string) store.Record {
-		return rec(store.Key{Kind: store.KindGatewayRoute, Mesh: "m", Parent: gw, Name: name},
-			`{"httpRoute":{"action":{"target":{"virtualService":{"virtualServiceName":"`+svc+`"}}},"match":{"prefix":"/`+name+`"}}}`,
-			store.Key{Kind: store.KindVirtualService, Mesh: "m", Name: svc})
-	}
-	more := []store.Record{
-		rec(router, `{"listeners":[{"portMapping":{"port":8080,"protocol":"http"}}]}`),
-		rec(store.Key{Kind: store.KindRoute, Mesh: "m", Parent: "rt", Name: "all"},
-			`{"httpRoute":{"action":{"weightedTargets":[{"virtualNode":"node","weight":1}]},"match":{"prefix":"/"}}}`, node),
-		rec(routed, `{"provider":{"virtualRouter":{"virtualRouterName":"rt"}}}`, router),
-		rec(store.Key{Kind: store.KindVirtualGateway, Mesh: "m", Name: "gw2"}, `{"listeners":[{"portMapping":{"port":8080,"protocol":"http"}}]}`),
-		route("gw", "x", "routed.local"), route("gw2", "a", "svc.local"), route("gw2", "b", "routed.local"),
-	}
+	create(t, st,
+		record(store.KindVirtualRouter, "", "rt", gatewaySpec),
+		record(store.KindRoute, "rt", "all", `{"httpRoute":{"action":{"weightedTargets":[{"virtualNode":"node","weight":1}]},"match":{"prefix":"/"}}}`, node),
+		record(store.KindVirtualService, "", "routed.local", `{"provider":{"virtualRouter":{"virtualRouterName":"rt"}}}`, router),
+		record(store.KindVirtualGateway, "", "gw2", gatewaySpec),
+		gatewayRoute("gw", "x", "routed.local"), gatewayRoute("gw2", "a", "svc.local"), gatewayRoute("gw2", "b", "routed.local"))
 	ctx := context.Background()
-	if err := st.Write(ctx, func(tx store.Tx) error {
-		for _, r := range more {
-			if err := tx.Create(ctx, r, nil); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-
 	cs := &countingStore{Store: st, gets: map[store.Key]int{}, lists: map[store.Key]int{}}
 	got := map[GatewayKey]string{}
 	if err := Read(ctx, cs, NewSpecs(), func(r *Reader) error {
