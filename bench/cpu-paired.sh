@@ -10,6 +10,8 @@
 # core): read the ratio, over several rounds. A/A runs gave B/A of
 # 0.99-1.01 a round, 1.03 once on a busy machine.
 #   bench/cpu-paired.sh ROUNDS A_BINARY B_BINARY [h1|h2]
+# A binary written /path@N is given N gateway routes (gateway-peer.sh's
+# ROUTES, default 1): the same binary twice measures what a table costs.
 # Environment: SECS (load per round, default 5), CONNS (wrk connections
 # per gateway, default 32; h2load uses 4 connections x 8 streams).
 set -uo pipefail
@@ -24,14 +26,15 @@ trap 'for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done; wait 2>/d
 setsid taskset -c 1 env GOMAXPROCS=1 /tmp/bench-bin/upstream -addr 127.0.0.1:18080 -size 1024 >/dev/null 2>&1 &
 pids+=($!)
 mkdir "$run/a" "$run/b"
-setsid taskset -c 0 env "MESHGATE=$A" PORT=18090 UPSTREAM=127.0.0.1:18080 "RUN=$run/a" bash "$here/gateway-peer.sh" >"$run/a/log" 2>&1 &
+routes() { case "$1" in *@*) echo "${1##*@}" ;; *) echo 1 ;; esac; }
+setsid taskset -c 0 env "MESHGATE=${A%@*}" "ROUTES=$(routes "$A")" PORT=18090 UPSTREAM=127.0.0.1:18080 "RUN=$run/a" bash "$here/gateway-peer.sh" >"$run/a/log" 2>&1 &
 pa=$!
 pids+=($pa)
-setsid taskset -c 0 env "MESHGATE=$B" PORT=18091 UPSTREAM=127.0.0.1:18080 "RUN=$run/b" bash "$here/gateway-peer.sh" >"$run/b/log" 2>&1 &
+setsid taskset -c 0 env "MESHGATE=${B%@*}" "ROUTES=$(routes "$B")" PORT=18091 UPSTREAM=127.0.0.1:18080 "RUN=$run/b" bash "$here/gateway-peer.sh" >"$run/b/log" 2>&1 &
 pb=$!
 pids+=($pb)
 for port in 18090 18091; do
-  for _ in $(seq 100); do curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/color/" && break; sleep 0.1; done
+  for _ in $(seq 200); do curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/color/" && break; sleep 0.1; done
 done
 ticks() { # user+system ticks of the process group $1
   cat /proc/[0-9]*/stat 2>/dev/null | awk -v pg="$1" '{ s=$0; sub(/^.*\) /,"",s); split(s,a," "); if (a[3]==pg) t+=a[12]+a[13] } END { print t+0 }'

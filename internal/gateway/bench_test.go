@@ -22,11 +22,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	rtmetrics "runtime/metrics"
 	"strconv"
 	"sync"
 	"testing"
@@ -152,6 +155,14 @@ func benchConfig(tb testing.TB, port uint32, addr string) *ir.Gateway {
 // serving benchConfig towards a raw upstream.
 func benchGateway(b *testing.B) (*Gateway, *ir.Gateway) {
 	b.Helper()
+	g, cfg := newBenchGateway(b)
+	mustApply(b, g, cfg)
+	return g, cfg
+}
+
+// newBenchGateway is benchGateway before its configuration is applied.
+func newBenchGateway(b *testing.B) (*Gateway, *ir.Gateway) {
+	b.Helper()
 	up := startRawUpstream(b)
 	m, err := metrics.New(nil)
 	if err != nil {
@@ -163,9 +174,7 @@ func benchGateway(b *testing.B) (*Gateway, *ir.Gateway) {
 		defer cancel()
 		g.Shutdown(ctx)
 	})
-	cfg := benchConfig(b, freePort(b), up.addr())
-	mustApply(b, g, cfg)
-	return g, cfg
+	return g, benchConfig(b, freePort(b), up.addr())
 }
 
 // discardWriter is a ResponseWriter that keeps nothing but the status:
@@ -295,4 +304,68 @@ func BenchmarkDirect(b *testing.B) {
 			benchGet(b, c, url, "color.local", buf)
 		}
 	})
+}
+
+// BenchmarkApply applies benchConfig with 1,000 and 10,000 gateway routes
+// (N-1 prefixes ahead of /color/, as bench/gateway-peer.sh's ROUTES=N),
+// decoded from JSON as the gateway receives it, again and again: the first
+// opens the listener, the others change a route. Besides the time an
+// Apply takes, it reports what the gateway then holds, per route:
+// scan-B/route is what the collector marks at every cycle, live-B/route
+// all that stays live (the RSS counts it about twice).
+func BenchmarkApply(b *testing.B) {
+	heap := func() (scan, live uint64) {
+		runtime.GC()
+		runtime.GC() // after what the first one's cleanups let go
+		s := []rtmetrics.Sample{{Name: "/gc/scan/heap:bytes"}, {Name: "/gc/heap/live:bytes"}}
+		rtmetrics.Read(s)
+		return s[0].Value.Uint64(), s[1].Value.Uint64()
+	}
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("routes=%d", n), func(b *testing.B) {
+			g, base := newBenchGateway(b)
+			scan0, live0 := heap()
+			vh := &base.Listeners[0].VirtualHosts[0]
+			color := vh.Routes[0]
+			vh.Routes = nil
+			for i := 1; i < n; i++ {
+				r := color
+				r.Name = fmt.Sprintf("r%05d", i)
+				r.Match.Prefix = "/" + r.Name + "/"
+				vh.Routes = append(vh.Routes, r)
+			}
+			vh.Routes = append(vh.Routes, color)
+			wire := base.JSON()
+			base = nil
+			next := 0
+			decode := func() (*ir.Gateway, []byte) {
+				// The gateway's own bytes, as the config client's would be,
+				// with a route changed.
+				next++
+				raw := bytes.Replace(wire, []byte(`"/r00001/"`), fmt.Appendf(nil, `"/x%05d/"`, next%100000), 1)
+				var cfg ir.Gateway
+				if err := json.Unmarshal(raw, &cfg); err != nil {
+					b.Fatal(err)
+				}
+				return &cfg, raw
+			}
+			if cfg, raw := decode(); g.ApplyEncoded(cfg, raw, "first") != nil {
+				b.Fatal("the first configuration was refused")
+			}
+			for b.Loop() {
+				b.StopTimer()
+				cfg, raw := decode()
+				b.StartTimer()
+				if err := g.ApplyEncoded(cfg, raw, "v"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			scan1, live1 := heap()
+			runtime.KeepAlive(wire)
+			b.ReportMetric(float64(int64(scan1)-int64(scan0))/float64(n), "scan-B/route")
+			// The benchmark's own wire form is not the gateway's.
+			b.ReportMetric((float64(int64(live1)-int64(live0))-float64(len(wire)))/float64(n), "live-B/route")
+		})
+	}
 }

@@ -7,6 +7,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -47,13 +48,19 @@ type Options struct {
 
 // state is one applied configuration; each request loads it once.
 type state struct {
-	version      string
-	ir           *ir.Gateway
-	table        *router.Table
-	limits       map[uint32]*limiter
-	accessFormat *accesslog.Format // nil: no access log
-	accessLog    *accesslog.Logger
-	observers    observers
+	version string
+	// config is the configuration as /config_dump shows it. The decoded IR
+	// is not kept: what requests read of it is compiled into the table and
+	// the limits, and with 10,000 routes its decoded form was most of the
+	// heap the collector marks at every cycle.
+	config        []byte
+	ports         []uint32 // the listeners', for Ready
+	accessLogPath string   // "" without an access log
+	table         *router.Table
+	limits        map[uint32]*limiter
+	accessFormat  *accesslog.Format // nil: no access log
+	accessLog     *accesslog.Logger
+	observers     observers
 }
 
 // observers are the metric handles of one configuration, resolved once so
@@ -109,10 +116,11 @@ func (g *Gateway) Version() string {
 	return ""
 }
 
-// Config is the applied configuration, nil before the first.
-func (g *Gateway) Config() *ir.Gateway {
+// Config is the applied configuration in its JSON form, nil before the
+// first.
+func (g *Gateway) Config() json.RawMessage {
 	if st := g.state.Load(); st != nil {
-		return st.ir
+		return st.config
 	}
 	return nil
 }
@@ -126,8 +134,8 @@ func (g *Gateway) Ready() bool {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, l := range st.ir.Listeners {
-		if _, ok := g.listeners[l.Port]; !ok {
+	for _, port := range st.ports {
+		if _, ok := g.listeners[port]; !ok {
 			return false
 		}
 	}
@@ -141,16 +149,23 @@ func (g *Gateway) Ready() bool {
 // unchanged keep their sockets and connections; upstream clusters that are
 // unchanged keep their pools and health state.
 func (g *Gateway) Apply(cfg *ir.Gateway, version string) error {
+	return g.ApplyEncoded(cfg, cfg.JSON(), version)
+}
+
+// ApplyEncoded is Apply for a configuration that arrived encoded: raw is
+// cfg's JSON form (ir.Gateway.JSON's), which the gateway keeps for
+// /config_dump instead of cfg.
+func (g *Gateway) ApplyEncoded(cfg *ir.Gateway, raw []byte, version string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	err := g.apply(cfg, version)
+	err := g.apply(cfg, raw, version)
 	if err != nil {
 		g.opts.Metrics.ConfigRejected()
 	}
 	return err
 }
 
-func (g *Gateway) apply(cfg *ir.Gateway, version string) error {
+func (g *Gateway) apply(cfg *ir.Gateway, raw []byte, version string) error {
 	if g.closed {
 		return errors.New("gateway is shut down")
 	}
@@ -158,14 +173,15 @@ func (g *Gateway) apply(cfg *ir.Gateway, version string) error {
 	if err != nil {
 		return err
 	}
-	st := &state{version: version, ir: cfg, table: table, limits: map[uint32]*limiter{}}
+	st := &state{version: version, config: raw, table: table, limits: map[uint32]*limiter{}}
 	if st.accessFormat, err = accesslog.CompileConfig(cfg.AccessLog); err != nil {
 		return fmt.Errorf("access log: %w", err)
 	}
 	prev := g.state.Load()
 	var openedLog *accesslog.Logger
 	if cfg.AccessLog != nil {
-		if prev != nil && prev.accessLog != nil && prev.ir.AccessLog != nil && prev.ir.AccessLog.Path == cfg.AccessLog.Path {
+		st.accessLogPath = cfg.AccessLog.Path
+		if prev != nil && prev.accessLog != nil && prev.accessLogPath == cfg.AccessLog.Path {
 			st.accessLog = prev.accessLog
 		} else {
 			l, err := accesslog.Open(cfg.AccessLog.Path, accesslog.Options{OnDrop: g.opts.Metrics.AccessLogDropped})
@@ -175,11 +191,12 @@ func (g *Gateway) apply(cfg *ir.Gateway, version string) error {
 			st.accessLog, openedLog = l, l
 		}
 	}
-	st.observers = g.resolveObservers(cfg)
+	st.observers = g.resolveObservers(cfg, table)
 	// Listeners to open, keep and close.
 	want := map[uint32]ir.Listener{}
 	for _, l := range cfg.Listeners {
 		want[l.Port] = l
+		st.ports = append(st.ports, l.Port)
 		st.limits[l.Port] = newLimiter(l.Limits, l.Protocol)
 	}
 	// Prepare everything that can fail before changing anything.
@@ -251,7 +268,10 @@ func (g *Gateway) apply(cfg *ir.Gateway, version string) error {
 	return nil
 }
 
-func (g *Gateway) resolveObservers(cfg *ir.Gateway) observers {
+// resolveObservers takes the gateway routes' names from the table, whose
+// strings it keeps anyway, rather than from the IR: the IR's are one
+// allocation each.
+func (g *Gateway) resolveObservers(cfg *ir.Gateway, table *router.Table) observers {
 	o := observers{listeners: map[uint32]*metrics.ListenerMetrics{}, routes: map[string]*metrics.RouteMetrics{},
 		clusters: map[string]*metrics.ClusterMetrics{}}
 	m := g.opts.Metrics
@@ -260,10 +280,10 @@ func (g *Gateway) resolveObservers(cfg *ir.Gateway) observers {
 	}
 	for _, l := range cfg.Listeners {
 		o.listeners[l.Port] = m.Listener(l.Port)
-		for _, vh := range l.VirtualHosts {
-			for _, r := range vh.Routes {
-				o.routes[r.Name] = m.Route(r.Name)
-			}
+	}
+	for name := range table.GatewayRoutes() {
+		if _, ok := o.routes[name]; !ok {
+			o.routes[name] = m.Route(name)
 		}
 	}
 	for _, c := range cfg.Clusters {

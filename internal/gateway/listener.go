@@ -58,6 +58,9 @@ func (g *Gateway) newServing(cfg ir.Listener) (*serving, error) {
 		return context.WithValue(ctx, underServerKey{}, true)
 	}
 	connState := g.connState(cfg.Port)
+	// The routes live in the gateway state; kept here, they would hold the
+	// configuration the listener was opened with as long as it serves.
+	cfg.VirtualHosts = nil
 	s := &serving{cfg: cfg, tls: tcfg}
 	s.h1 = &h1server.Server{
 		Handler:           handler,

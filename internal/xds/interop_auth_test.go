@@ -62,7 +62,7 @@ func TestGatewayConfigClientAuthenticated(t *testing.T) {
 				applied := make(chan *ir.Gateway, 16)
 				client, err := configclient.New(configclient.Options{Endpoints: eps, NodeID: "mesh/m/virtualGateway/gw",
 					Resource: "mesh/m/virtualGateway/gw", Logger: slog.New(slog.DiscardHandler), MaxBackoff: 100 * time.Millisecond},
-					func(g *ir.Gateway, version string) error { applied <- g; return nil })
+					func(g *ir.Gateway, _ []byte, version string) error { applied <- g; return nil })
 				if err != nil {
 					t.Fatal(err)
 				}

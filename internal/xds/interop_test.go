@@ -1,6 +1,7 @@
 package xds_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -93,7 +94,14 @@ func TestGatewayConfigClient(t *testing.T) {
 	}
 	client, err := configclient.New(configclient.Options{Endpoints: eps, NodeID: "arn:aws:appmesh:us-east-1:000000000000:mesh/m/virtualGateway/gw",
 		Resource: "mesh/m/virtualGateway/gw", Logger: quiet},
-		func(g *ir.Gateway, version string) error { applied <- g; return nil })
+		func(g *ir.Gateway, raw []byte, version string) error {
+			// What the gateway keeps for /config_dump is the IR's JSON form.
+			if !bytes.Equal(raw, g.JSON()) || ir.VersionOf(raw) != version {
+				t.Errorf("configuration %s arrived as %s", version, raw)
+			}
+			applied <- g
+			return nil
+		})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,14 +13,15 @@ import (
 var errNoCache = errors.New("no cached configuration")
 
 type cached struct {
-	Version string      `json:"version"`
-	Config  *ir.Gateway `json:"config"`
+	Version string          `json:"version"`
+	Config  json.RawMessage `json:"config"` // the IR's JSON form
 }
 
 // writeCache replaces the file atomically (write, sync, rename), so a crash
-// leaves the old or the new configuration, never half of one.
-func writeCache(path string, cfg *ir.Gateway, version string) error {
-	b, err := json.Marshal(cached{Version: version, Config: cfg})
+// leaves the old or the new configuration, never half of one. raw is the
+// IR's JSON form.
+func writeCache(path string, raw []byte, version string) error {
+	b, err := json.Marshal(cached{Version: version, Config: raw})
 	if err != nil {
 		return err
 	}
@@ -46,17 +47,22 @@ func writeCache(path string, cfg *ir.Gateway, version string) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-func readCache(path string) (*ir.Gateway, string, error) {
+// readCache returns the cached IR, its JSON form and its version.
+func readCache(path string) (cfg *ir.Gateway, raw []byte, version string, err error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, "", errNoCache
+		return nil, nil, "", errNoCache
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	var c cached
-	if err := json.Unmarshal(b, &c); err != nil || c.Config == nil || c.Version == "" {
-		return nil, "", fmt.Errorf("cached configuration %s is damaged: %v", path, err)
+	if err := json.Unmarshal(b, &c); err != nil || len(c.Config) == 0 || c.Version == "" {
+		return nil, nil, "", fmt.Errorf("cached configuration %s is damaged: %v", path, err)
 	}
-	return c.Config, c.Version, nil
+	cfg = new(ir.Gateway)
+	if err := json.Unmarshal(c.Config, cfg); err != nil {
+		return nil, nil, "", fmt.Errorf("cached configuration %s is damaged: %v", path, err)
+	}
+	return cfg, c.Config, c.Version, nil
 }

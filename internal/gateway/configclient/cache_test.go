@@ -1,6 +1,7 @@
 package configclient
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,21 +17,22 @@ func TestCacheServesAtStart(t *testing.T) {
 	file := filepath.Join(dir, "sub", "gateway.json")
 	cfg := &ir.Gateway{Mesh: "m", Name: "gw", Listeners: []ir.Listener{{Port: 8080, Protocol: ir.HTTP,
 		VirtualHosts: []ir.VirtualHost{{Name: "ingress_8080_*", Domains: []string{"*"}, Routes: []ir.GatewayRoute{}}}}}}
-	if err := writeCache(file, cfg, "v1"); err != nil {
+	if err := writeCache(file, cfg.JSON(), "v1"); err != nil {
 		t.Fatal(err)
 	}
 	var got *ir.Gateway
+	var gotRaw []byte
 	var gotVersion string
 	c, err := New(Options{Endpoints: []Endpoint{{Target: "127.0.0.1:1"}}, Resource: "mesh/m/virtualGateway/gw", CacheFile: file},
-		func(g *ir.Gateway, v string) error { got, gotVersion = g, v; return nil })
+		func(g *ir.Gateway, raw []byte, v string) error { got, gotRaw, gotVersion = g, raw, v; return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !c.LoadCache() {
 		t.Fatal("the cached configuration was not applied")
 	}
-	if gotVersion != "v1" || !reflect.DeepEqual(got, cfg) {
-		t.Fatalf("applied %q %+v, want v1 %+v", gotVersion, got, cfg)
+	if gotVersion != "v1" || !reflect.DeepEqual(got, cfg) || !bytes.Equal(gotRaw, cfg.JSON()) {
+		t.Fatalf("applied %q %+v (%s), want v1 %+v", gotVersion, got, gotRaw, cfg)
 	}
 	if c.Status().AppliedVersion != "v1" {
 		t.Errorf("status version %q", c.Status().AppliedVersion)

@@ -27,8 +27,9 @@ import (
 	"github.com/meshgate/meshgate/internal/xds/gwconfig"
 )
 
-// Applier applies a configuration; an error refuses it (NACK).
-type Applier func(cfg *ir.Gateway, version string) error
+// Applier applies a configuration, given decoded and in its JSON form
+// (ir.Gateway.JSON's); an error refuses it (NACK).
+type Applier func(cfg *ir.Gateway, raw []byte, version string) error
 
 // Options configure a Client.
 type Options struct {
@@ -83,15 +84,14 @@ func (c *Client) LoadCache() bool {
 	if c.opts.CacheFile == "" {
 		return false
 	}
-	cfg, version, err := readCache(c.opts.CacheFile)
+	cfg, raw, version, err := readCache(c.opts.CacheFile)
 	if err != nil {
 		if !errors.Is(err, errNoCache) {
 			c.log.Warn("ignoring the cached gateway configuration", "file", c.opts.CacheFile, "err", err)
 		}
 		return false
 	}
-	cfg.Compact() // held until the next configuration
-	if err := c.apply(cfg, version); err != nil {
+	if err := c.apply(cfg, raw, version); err != nil {
 		c.log.Warn("the cached gateway configuration does not apply", "file", c.opts.CacheFile, "err", err)
 		return false
 	}
@@ -179,19 +179,18 @@ func (c *Client) handle(resp *discovery.DiscoveryResponse) (string, error) {
 	if len(resp.GetResources()) != 1 {
 		return "", fmt.Errorf("response holds %d gateway configurations, want 1", len(resp.GetResources()))
 	}
-	cfg, version, err := gwconfig.Decode(resp.GetResources()[0])
+	cfg, raw, version, err := gwconfig.DecodeJSON(resp.GetResources()[0])
 	if err != nil {
 		return "", err
 	}
 	if version == c.st.applied() {
 		return version, nil // an equivalent push: nothing to do
 	}
-	cfg.Compact() // held until the next configuration
-	if err := c.apply(cfg, version); err != nil {
+	if err := c.apply(cfg, raw, version); err != nil {
 		return "", err
 	}
 	if c.opts.CacheFile != "" {
-		if err := writeCache(c.opts.CacheFile, cfg, version); err != nil {
+		if err := writeCache(c.opts.CacheFile, raw, version); err != nil {
 			c.log.Warn("could not keep the configuration on disk", "file", c.opts.CacheFile, "err", err)
 		}
 	}

@@ -33,6 +33,9 @@ func (s *labelSet[H]) get(name string) *H {
 	if h, ok := s.handles[name]; ok {
 		return h
 	}
+	// The set outlives configurations: a name that is a substring of one's
+	// memory (the router's) must not keep all of that.
+	name = strings.Clone(name)
 	if len(s.handles) < s.limit {
 		h := s.create(name)
 		s.handles[name] = h

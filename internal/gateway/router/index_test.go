@@ -33,11 +33,7 @@ func (t *Table) routeLinear(r *Request, pick func(n uint32) uint32) Decision {
 		if !gr.m.matches(r, r.Path, &query) {
 			continue
 		}
-		d := Decision{GatewayRoute: gr.Name, Path: rewritePath(r.Path, gr), Host: r.Host}
-		if gr.Action.HostRewrite != "" {
-			d.Host = gr.Action.HostRewrite
-		}
-		return t.routerStage(r, gr.service, d, &query, pick)
+		return t.routerStage(r, gr.service, gr.decision(r), &query, pick)
 	}
 	return Decision{Status: http.StatusNotFound}
 }

@@ -7,8 +7,11 @@ package router
 
 import (
 	"fmt"
+	"iter"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/meshgate/meshgate/internal/ir"
@@ -96,12 +99,69 @@ type vhost struct {
 	index  *routeIndex // which routes can match a path; nil: scan them all
 }
 
-// gatewayRoute points into the IR, which the gateway keeps, rather than
-// copying it: a table of 10,000 routes would hold two of them.
+// gatewayRoute is what routing reads of a gateway route, copied out of
+// the IR so that the gateway does not keep the decoded configuration:
+// with 10,000 routes that was most of the heap the collector marks at
+// every cycle. Its strings are substrings of one per virtual host
+// (intern).
 type gatewayRoute struct {
-	*ir.GatewayRoute
+	name    string
 	m       matcher
 	service *Service
+	// The action's rewrites; prefixRewrite applies when hasPrefixRewrite
+	// (an empty one replaces the prefix with nothing).
+	hostRewrite, pathRewrite, prefixRewrite string
+	hasPrefixRewrite                        bool
+}
+
+func newGatewayRoute(gr *ir.GatewayRoute, m matcher, s *Service) gatewayRoute {
+	r := gatewayRoute{name: gr.Name, m: m, service: s,
+		hostRewrite: gr.Action.HostRewrite, pathRewrite: gr.Action.PathRewrite}
+	if gr.Action.PrefixRewrite != nil {
+		r.prefixRewrite, r.hasPrefixRewrite = *gr.Action.PrefixRewrite, true
+	}
+	return r
+}
+
+// intern makes the strings of routes substrings of one string. A decoded
+// configuration allocates every string on its own: a table of 10,000
+// routes would keep tens of thousands of small objects for the collector
+// to mark, where this keeps one. A value equal to the previous route's
+// (the same service or rewrite, as a generated table has) is stored once.
+func intern(routes []gatewayRoute) {
+	fields := func(i int) [6]*string {
+		r := &routes[i]
+		return [...]*string{&r.name, &r.m.prefix, &r.m.path, &r.hostRewrite, &r.pathRewrite, &r.prefixRewrite}
+	}
+	repeats := func(i, j int) bool { return i > 0 && *fields(i - 1)[j] == *fields(i)[j] }
+	// Sized first, so that the builder's buffer is the string kept.
+	n := 0
+	for i := range routes {
+		for j, f := range fields(i) {
+			if !repeats(i, j) {
+				n += len(*f)
+			}
+		}
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i := range routes {
+		for j, f := range fields(i) {
+			if !repeats(i, j) {
+				b.WriteString(*f)
+			}
+		}
+	}
+	all, at := b.String(), 0
+	for i := range routes {
+		for j, f := range fields(i) {
+			if repeats(i, j) {
+				*f = *fields(i - 1)[j]
+				continue
+			}
+			*f, at = all[at:at+len(*f)], at+len(*f)
+		}
+	}
 }
 
 // Service is a compiled router stage.
@@ -156,13 +216,13 @@ func compile(g *ir.Gateway, linearMax int) (*Table, error) {
 				if err != nil {
 					return nil, fmt.Errorf("listener %d gateway route %q: %w", l.Port, gr.Name, err)
 				}
-				h.routes = append(h.routes, gatewayRoute{GatewayRoute: gr, m: m,
-					service: t.services[serviceKey{gr.Action.Service, gr.Action.Port}]})
-				if h.index != nil {
+				h.routes = append(h.routes, newGatewayRoute(gr, m, t.services[serviceKey{gr.Action.Service, gr.Action.Port}]))
+			}
+			intern(h.routes) // before the index takes substrings of the prefixes
+			if h.index != nil {
+				for i := range h.routes {
 					h.index.add(int32(i), &h.routes[i].m)
 				}
-			}
-			if h.index != nil {
 				h.index.freeze()
 			}
 			for _, d := range vh.Domains {
@@ -182,6 +242,33 @@ func compile(g *ir.Gateway, linearMax int) (*Table, error) {
 		t.listeners[l.Port] = cl
 	}
 	return t, nil
+}
+
+// GatewayRoutes yields the name of every gateway route of the table, once
+// for each virtual host that has it.
+func (t *Table) GatewayRoutes() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, l := range t.listeners {
+			for _, h := range l.vhosts() {
+				for i := range h.routes {
+					if !yield(h.routes[i].name) {
+						return
+					}
+				}
+			}
+		}
+	}
+}
+
+// vhosts are the listener's virtual hosts; a host with several domains
+// may be among them more than once.
+func (l *listener) vhosts() []*vhost {
+	hs := slices.Collect(maps.Values(l.exact))
+	hs = append(hs, l.suffixes...)
+	if l.any != nil {
+		hs = append(hs, l.any)
+	}
+	return hs
 }
 
 // hostFor picks the virtual host the way Envoy does: exact domain, then the
@@ -245,11 +332,16 @@ func (t *Table) Route(r *Request, pick func(n uint32) uint32) Decision {
 	if gr == nil {
 		return Decision{Status: http.StatusNotFound}
 	}
-	d := Decision{GatewayRoute: gr.Name, Path: rewritePath(r.Path, gr), Host: r.Host}
-	if gr.Action.HostRewrite != "" {
-		d.Host = gr.Action.HostRewrite
+	return t.routerStage(r, gr.service, gr.decision(r), &query, pick)
+}
+
+// decision is where the gateway route sends r, before the router stage.
+func (gr *gatewayRoute) decision(r *Request) Decision {
+	d := Decision{GatewayRoute: gr.name, Path: rewritePath(r.Path, gr), Host: r.Host}
+	if gr.hostRewrite != "" {
+		d.Host = gr.hostRewrite
 	}
-	return t.routerStage(r, gr.service, d, &query, pick)
+	return d
 }
 
 // routerStage runs the target virtual service's routes on the rewritten
@@ -289,11 +381,11 @@ func (t *Table) routerStage(r *Request, s *Service, d Decision, query *lazyQuery
 // rest of the path meet.
 func rewritePath(path string, gr *gatewayRoute) string {
 	switch {
-	case gr.Action.PathRewrite != "":
-		return gr.Action.PathRewrite
-	case gr.Action.PrefixRewrite != nil:
-		rest := strings.TrimLeft(path[len(gr.Match.Prefix):], "/")
-		repl := *gr.Action.PrefixRewrite
+	case gr.pathRewrite != "":
+		return gr.pathRewrite
+	case gr.hasPrefixRewrite:
+		rest := strings.TrimLeft(path[len(gr.m.prefix):], "/")
+		repl := gr.prefixRewrite
 		if rest == "" {
 			return repl
 		}

@@ -40,7 +40,7 @@ func Gateway(ctx context.Context, cfg Config) error {
 		log = slog.Default()
 	}
 	g := gateway.New(gateway.Options{ListenHost: cfg.ListenHost, Upstreams: cfg.Upstreams, Logger: log, Metrics: cfg.GatewayMetrics})
-	client, err := configclient.New(cfg.Client, g.Apply)
+	client, err := configclient.New(cfg.Client, g.ApplyEncoded)
 	if err != nil {
 		return err
 	}

@@ -103,60 +103,68 @@ func New(name string, g *ir.Gateway) (proto.Message, string, error) {
 // not hash to the version it claims or whose name is not the gateway it
 // carries, so a corrupted or mismatched config is never applied.
 func Decode(msg proto.Message) (*ir.Gateway, string, error) {
+	g, _, version, err := DecodeJSON(msg)
+	return g, version, err
+}
+
+// DecodeJSON is Decode that also returns the IR's JSON form as it
+// arrived (the server's encoding, ir.Gateway.JSON's), which a gateway
+// can keep instead of the decoded IR.
+func DecodeJSON(msg proto.Message) (g *ir.Gateway, raw []byte, version string, err error) {
 	if msg == nil {
-		return nil, "", errors.New("gateway config: nil message")
+		return nil, nil, "", errors.New("gateway config: nil message")
 	}
 	var m protoreflect.Message
 	switch v := msg.(type) {
 	case *anypb.Any:
 		if v.GetTypeUrl() != Type {
-			return nil, "", fmt.Errorf("gateway config: type %q, want %q", v.GetTypeUrl(), Type)
+			return nil, nil, "", fmt.Errorf("gateway config: type %q, want %q", v.GetTypeUrl(), Type)
 		}
 		dm := dynamicpb.NewMessage(gatewayConfigDesc)
 		if err := proto.Unmarshal(v.GetValue(), dm); err != nil {
-			return nil, "", fmt.Errorf("gateway config: %w", err)
+			return nil, nil, "", fmt.Errorf("gateway config: %w", err)
 		}
 		m = dm
 	default:
 		m = msg.ProtoReflect()
 		if m.Descriptor().FullName() != gatewayConfigDesc.FullName() {
-			return nil, "", fmt.Errorf("gateway config: message %s, want %s", m.Descriptor().FullName(), gatewayConfigDesc.FullName())
+			return nil, nil, "", fmt.Errorf("gateway config: message %s, want %s", m.Descriptor().FullName(), gatewayConfigDesc.FullName())
 		}
 		if m.Descriptor() != gatewayConfigDesc {
 			// Same name, another descriptor (a generated type, say):
 			// go through the wire form.
 			b, err := proto.Marshal(msg)
 			if err != nil {
-				return nil, "", fmt.Errorf("gateway config: %w", err)
+				return nil, nil, "", fmt.Errorf("gateway config: %w", err)
 			}
 			dm := dynamicpb.NewMessage(gatewayConfigDesc)
 			if err := proto.Unmarshal(b, dm); err != nil {
-				return nil, "", fmt.Errorf("gateway config: %w", err)
+				return nil, nil, "", fmt.Errorf("gateway config: %w", err)
 			}
 			m = dm
 		}
 	}
 	name := m.Get(fieldName).String()
-	version := m.Get(fieldVersion).String()
+	version = m.Get(fieldVersion).String()
 	b := m.Get(fieldIR).Bytes()
 	if got := ir.VersionOf(b); got != version {
-		return nil, "", fmt.Errorf("gateway config %s: content hashes to version %s, the resource says %s", name, got, version)
+		return nil, nil, "", fmt.Errorf("gateway config %s: content hashes to version %s, the resource says %s", name, got, version)
 	}
 	// The bytes are the server's encoding, as hashed. A field this
 	// gateway does not know is a feature it would silently leave out (a
 	// server newer than the gateway): refused, so the last good
 	// configuration stays.
-	var g ir.Gateway
+	g = new(ir.Gateway)
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&g); err != nil {
-		return nil, "", fmt.Errorf("gateway config %s: ir: %w", name, err)
+	if err := dec.Decode(g); err != nil {
+		return nil, nil, "", fmt.Errorf("gateway config %s: ir: %w", name, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, "", fmt.Errorf("gateway config %s: ir: data after the gateway", name)
+		return nil, nil, "", fmt.Errorf("gateway config %s: ir: data after the gateway", name)
 	}
 	if want := gatewayName(g.Mesh, g.Name); name != want {
-		return nil, "", fmt.Errorf("gateway config %q carries gateway %s", name, want)
+		return nil, nil, "", fmt.Errorf("gateway config %q carries gateway %s", name, want)
 	}
-	return &g, version, nil
+	return g, b, version, nil
 }
