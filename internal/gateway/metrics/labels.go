@@ -64,6 +64,7 @@ func (s *labelSet[H]) lookup(name string) *H {
 // prune deletes the series of names not in keep, and the Other series
 // once no name overflows.
 func (s *labelSet[H]) prune(keep map[string]bool) {
+	before := len(s.handles) + len(s.overflow)
 	for name, h := range s.handles {
 		if !keep[name] {
 			s.remove(name, h)
@@ -75,7 +76,21 @@ func (s *labelSet[H]) prune(keep map[string]bool) {
 			delete(s.overflow, name)
 		}
 	}
+	if after := len(s.handles) + len(s.overflow); after < before/2 {
+		// A map does not shrink: one that held a large configuration's
+		// names would keep their room after it is scaled down.
+		s.handles, s.overflow = resized(s.handles), resized(s.overflow)
+	}
 	s.dropOtherIfUnused()
+}
+
+// resized is a copy of m in a map of its size (maps.Clone keeps m's room).
+func resized[K comparable, V any](m map[K]V) map[K]V {
+	c := make(map[K]V, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
 }
 
 // dropOtherIfUnused deletes the Other series once no name overflows.
