@@ -153,8 +153,8 @@ func (g *Gateway) Apply(cfg *ir.Gateway, version string) error {
 }
 
 // ApplyEncoded is Apply for a configuration that arrived encoded: raw is
-// cfg's JSON form (ir.Gateway.JSON's), which the gateway keeps for
-// /config_dump instead of cfg.
+// the JSON cfg was decoded from (ir.Gateway.JSON's, from the server that
+// encoded it), which the gateway keeps for /config_dump instead of cfg.
 func (g *Gateway) ApplyEncoded(cfg *ir.Gateway, raw []byte, version string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -27,8 +27,9 @@ import (
 	"github.com/meshgate/meshgate/internal/xds/gwconfig"
 )
 
-// Applier applies a configuration, given decoded and in its JSON form
-// (ir.Gateway.JSON's); an error refuses it (NACK).
+// Applier applies a configuration, given decoded and as the JSON it was
+// decoded from (ir.Gateway.JSON's, from the server that encoded it); an
+// error refuses it (NACK).
 type Applier func(cfg *ir.Gateway, raw []byte, version string) error
 
 // Options configure a Client.
