@@ -54,11 +54,10 @@ type state struct {
 	// the limits, and with 10,000 routes its decoded form was most of the
 	// heap the collector marks at every cycle.
 	config        []byte
-	ports         []uint32 // the listeners', for Ready
-	accessLogPath string   // "" without an access log
+	accessLogPath string // "" without an access log
 	table         *router.Table
-	limits        map[uint32]*limiter
-	accessFormat  *accesslog.Format // nil: no access log
+	limits        map[uint32]*limiter // by listener port, one for each listener
+	accessFormat  *accesslog.Format   // nil: no access log
 	accessLog     *accesslog.Logger
 	observers     observers
 }
@@ -134,7 +133,7 @@ func (g *Gateway) Ready() bool {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, port := range st.ports {
+	for port := range st.limits {
 		if _, ok := g.listeners[port]; !ok {
 			return false
 		}
@@ -196,7 +195,6 @@ func (g *Gateway) apply(cfg *ir.Gateway, raw []byte, version string) error {
 	want := map[uint32]ir.Listener{}
 	for _, l := range cfg.Listeners {
 		want[l.Port] = l
-		st.ports = append(st.ports, l.Port)
 		st.limits[l.Port] = newLimiter(l.Limits, l.Protocol)
 	}
 	// Prepare everything that can fail before changing anything.
