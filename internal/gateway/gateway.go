@@ -66,7 +66,7 @@ type state struct {
 // a request observes without lookups by name in the metrics registry.
 type observers struct {
 	listeners map[uint32]*metrics.ListenerMetrics
-	routes    map[string]*metrics.RouteMetrics
+	routes    []*metrics.RouteMetrics // by router.Decision.GatewayRouteID
 	clusters  map[string]*metrics.ClusterMetrics
 }
 
@@ -270,8 +270,8 @@ func (g *Gateway) apply(cfg *ir.Gateway, raw []byte, version string) error {
 // strings it keeps anyway, rather than from the IR: the IR's are one
 // allocation each.
 func (g *Gateway) resolveObservers(cfg *ir.Gateway, table *router.Table) observers {
-	o := observers{listeners: map[uint32]*metrics.ListenerMetrics{}, routes: map[string]*metrics.RouteMetrics{},
-		clusters: map[string]*metrics.ClusterMetrics{}}
+	o := observers{listeners: map[uint32]*metrics.ListenerMetrics{},
+		routes: make([]*metrics.RouteMetrics, table.GatewayRouteCount()), clusters: map[string]*metrics.ClusterMetrics{}}
 	m := g.opts.Metrics
 	if m == nil {
 		return o
@@ -279,10 +279,8 @@ func (g *Gateway) resolveObservers(cfg *ir.Gateway, table *router.Table) observe
 	for _, l := range cfg.Listeners {
 		o.listeners[l.Port] = m.Listener(l.Port)
 	}
-	for name := range table.GatewayRoutes() {
-		if _, ok := o.routes[name]; !ok {
-			o.routes[name] = m.Route(name)
-		}
+	for id, name := range table.GatewayRoutes() {
+		o.routes[id] = m.Route(name)
 	}
 	for _, c := range cfg.Clusters {
 		o.clusters[c.Name] = m.Cluster(c.Name)

@@ -85,7 +85,7 @@ func (g *Gateway) observe(port uint32, r *http.Request, rec *recorder, received 
 		}
 	}
 	if ex.decision.GatewayRoute != "" {
-		obs.routes[ex.decision.GatewayRoute].Observe(status, d)
+		obs.routes[ex.decision.GatewayRouteID].Observe(status, d)
 	}
 	if ex.decision.Cluster != "" {
 		cm := obs.clusters[ex.decision.Cluster]

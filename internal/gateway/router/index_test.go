@@ -29,11 +29,10 @@ func (t *Table) routeLinear(r *Request, pick func(n uint32) uint32) Decision {
 		query.values, _ = url.ParseQuery(r.RawQuery)
 	}
 	for i := range h.routes {
-		gr := &h.routes[i]
-		if !gr.m.matches(r, r.Path, &query) {
+		if !h.matches(i, r, r.Path, &query) {
 			continue
 		}
-		return t.routerStage(r, gr.service, gr.decision(r), &query, pick)
+		return t.routerStage(r, h.services[h.routes[i].service], h.decision(i, r), &query, pick)
 	}
 	return Decision{Status: http.StatusNotFound}
 }

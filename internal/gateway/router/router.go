@@ -69,17 +69,22 @@ func (q *lazyQuery) get() url.Values {
 type Decision struct {
 	Status       int
 	GatewayRoute string // name of the matched gateway route
-	Service      *Service
-	Route        *Route // the router-stage route
-	Cluster      string
-	Path         string
-	Host         string
+	// GatewayRouteID numbers the matched gateway route's name among the
+	// table's, from 0 to Table.GatewayRouteCount()-1: what a caller keeps
+	// per route fits a slice.
+	GatewayRouteID int
+	Service        *Service
+	Route          *Route // the router-stage route
+	Cluster        string
+	Path           string
+	Host           string
 }
 
 // Table is a compiled gateway: safe for concurrent use, never modified.
 type Table struct {
 	listeners map[uint32]*listener
 	services  map[serviceKey]*Service
+	names     int // distinct gateway route names
 }
 
 type serviceKey struct {
@@ -95,73 +100,107 @@ type listener struct {
 
 type vhost struct {
 	suffix string // for suffix hosts: ".example.com"
-	routes []gatewayRoute
-	index  *routeIndex // which routes can match a path; nil: scan them all
+	// text holds the strings of every route (intern), which routes hold
+	// as spans of it.
+	text     string
+	routes   []gatewayRoute
+	more     []*moreCriteria // the routes' matchers beyond the path
+	services []*Service      // the routes' targets (nil: unknown)
+	index    *routeIndex     // which routes can match a path; nil: scan them all
 }
 
 // gatewayRoute is what routing reads of a gateway route, copied out of
-// the IR so that the gateway does not keep the decoded configuration:
-// with 10,000 routes that was most of the heap the collector marks at
-// every cycle. Its strings are substrings of one per virtual host
-// (intern).
+// the IR so that the gateway does not keep the decoded configuration. It
+// holds no pointers: its strings are spans of the virtual host's text,
+// its other criteria and its target indexes into the host's slices. The
+// collector marks every pointer of what the gateway keeps at every
+// cycle, and with 10,000 routes these were most of them.
 type gatewayRoute struct {
-	name    string
-	m       matcher
-	service *Service
+	name, prefix, path span
 	// The action's rewrites; prefixRewrite applies when hasPrefixRewrite
 	// (an empty one replaces the prefix with nothing).
-	hostRewrite, pathRewrite, prefixRewrite string
+	hostRewrite, pathRewrite, prefixRewrite span
+	more                                    int32 // index in vhost.more; -1: none
+	service                                 int32 // index in vhost.services
+	id                                      int32 // Decision.GatewayRouteID
 	hasPrefixRewrite                        bool
 }
 
-func newGatewayRoute(gr *ir.GatewayRoute, m matcher, s *Service) gatewayRoute {
-	r := gatewayRoute{name: gr.Name, m: m, service: s,
-		hostRewrite: gr.Action.HostRewrite, pathRewrite: gr.Action.PathRewrite}
-	if gr.Action.PrefixRewrite != nil {
-		r.prefixRewrite, r.hasPrefixRewrite = *gr.Action.PrefixRewrite, true
+// span is a substring of a virtual host's text.
+type span struct{ off, n uint32 }
+
+func (h *vhost) str(s span) string { return h.text[s.off : s.off+s.n] }
+
+// matcher is route i's matcher, its strings in the host's text.
+func (h *vhost) matcher(i int) matcher {
+	gr := &h.routes[i]
+	m := matcher{prefix: h.str(gr.prefix), path: h.str(gr.path)}
+	if gr.more >= 0 {
+		m.more = h.more[gr.more]
 	}
-	return r
+	return m
 }
 
-// intern makes the strings of routes substrings of one string. A decoded
-// configuration allocates every string on its own: a table of 10,000
-// routes would keep tens of thousands of small objects for the collector
-// to mark, where this keeps one. A value equal to the previous route's
-// (the same service or rewrite, as a generated table has) is stored once.
-func intern(routes []gatewayRoute) {
-	fields := func(i int) [6]*string {
-		r := &routes[i]
-		return [...]*string{&r.name, &r.m.prefix, &r.m.path, &r.hostRewrite, &r.pathRewrite, &r.prefixRewrite}
+// matches is h.matcher(i).matches(r, path, lq) without making the
+// matcher: a linear scan tries every route.
+func (h *vhost) matches(i int, r *Request, path string, lq *lazyQuery) bool {
+	gr := &h.routes[i]
+	switch {
+	case gr.path.n > 0 && path != h.str(gr.path):
+		return false
+	case gr.prefix.n > 0 && !strings.HasPrefix(path, h.str(gr.prefix)):
+		return false
 	}
-	repeats := func(i, j int) bool { return i > 0 && *fields(i - 1)[j] == *fields(i)[j] }
-	// Sized first, so that the builder's buffer is the string kept.
+	return gr.more < 0 || h.more[gr.more].matches(r, path, lq)
+}
+
+// routeStrings are a gateway route's strings before they are interned, in
+// gatewayRoute's order.
+type routeStrings [6]string
+
+func newGatewayRoute(gr *ir.GatewayRoute, m matcher) (gatewayRoute, routeStrings) {
+	r := gatewayRoute{more: -1}
+	s := routeStrings{gr.Name, m.prefix, m.path, gr.Action.HostRewrite, gr.Action.PathRewrite, ""}
+	if gr.Action.PrefixRewrite != nil {
+		s[5], r.hasPrefixRewrite = *gr.Action.PrefixRewrite, true
+	}
+	return r, s
+}
+
+// intern lays the strings of routes out in one string and points each
+// route's spans into it. A decoded configuration allocates every string
+// on its own: a table of 10,000 routes would keep tens of thousands of
+// small objects for the collector to mark, where this keeps one. A value
+// equal to the previous route's (the same rewrite, as a generated table
+// has) is stored once.
+func intern(routes []gatewayRoute, strs []routeStrings) string {
+	spans := func(i int) [6]*span {
+		r := &routes[i]
+		return [...]*span{&r.name, &r.prefix, &r.path, &r.hostRewrite, &r.pathRewrite, &r.prefixRewrite}
+	}
+	repeats := func(i, j int) bool { return i > 0 && strs[i-1][j] == strs[i][j] }
 	n := 0
-	for i := range routes {
-		for j, f := range fields(i) {
+	for i := range strs {
+		for j, v := range strs[i] {
 			if !repeats(i, j) {
-				n += len(*f)
+				n += len(v)
 			}
 		}
 	}
 	var b strings.Builder
-	b.Grow(n)
-	for i := range routes {
-		for j, f := range fields(i) {
-			if !repeats(i, j) {
-				b.WriteString(*f)
-			}
-		}
-	}
-	all, at := b.String(), 0
-	for i := range routes {
-		for j, f := range fields(i) {
+	b.Grow(n) // so that the builder's buffer is the string kept
+	for i := range strs {
+		for j, v := range strs[i] {
+			sp := spans(i)[j]
 			if repeats(i, j) {
-				*f = *fields(i - 1)[j]
+				*sp = *spans(i - 1)[j]
 				continue
 			}
-			*f, at = all[at:at+len(*f)], at+len(*f)
+			*sp = span{off: uint32(b.Len()), n: uint32(len(v))}
+			b.WriteString(v)
 		}
 	}
+	return b.String()
 }
 
 // Service is a compiled router stage.
@@ -188,6 +227,7 @@ const linearMax = 16
 
 func compile(g *ir.Gateway, linearMax int) (*Table, error) {
 	t := &Table{listeners: map[uint32]*listener{}, services: map[serviceKey]*Service{}}
+	ids := map[string]int32{} // gateway route name → ID
 	for _, s := range g.Services {
 		cs := &Service{Service: s}
 		for _, r := range s.Routes {
@@ -206,24 +246,9 @@ func compile(g *ir.Gateway, linearMax int) (*Table, error) {
 	for _, l := range g.Listeners {
 		cl := &listener{exact: map[string]*vhost{}}
 		for _, vh := range l.VirtualHosts {
-			h := &vhost{routes: make([]gatewayRoute, 0, len(vh.Routes))}
-			if len(vh.Routes) > linearMax {
-				h.index = &routeIndex{}
-			}
-			for i := range vh.Routes {
-				gr := &vh.Routes[i]
-				m, err := compileMatch(gr.Match)
-				if err != nil {
-					return nil, fmt.Errorf("listener %d gateway route %q: %w", l.Port, gr.Name, err)
-				}
-				h.routes = append(h.routes, newGatewayRoute(gr, m, t.services[serviceKey{gr.Action.Service, gr.Action.Port}]))
-			}
-			intern(h.routes) // before the index takes substrings of the prefixes
-			if h.index != nil {
-				for i := range h.routes {
-					h.index.add(int32(i), &h.routes[i].m)
-				}
-				h.index.freeze()
+			h, err := compileHost(vh.Routes, t.services, ids, linearMax)
+			if err != nil {
+				return nil, fmt.Errorf("listener %d %w", l.Port, err)
 			}
 			for _, d := range vh.Domains {
 				d = strings.ToLower(d)
@@ -241,17 +266,71 @@ func compile(g *ir.Gateway, linearMax int) (*Table, error) {
 		}
 		t.listeners[l.Port] = cl
 	}
+	t.names = len(ids)
 	return t, nil
 }
 
-// GatewayRoutes yields the name of every gateway route of the table, once
-// for each virtual host that has it.
-func (t *Table) GatewayRoutes() iter.Seq[string] {
-	return func(yield func(string) bool) {
+// compileHost compiles a virtual host's gateway routes, numbering their
+// names in ids.
+func compileHost(routes []ir.GatewayRoute, services map[serviceKey]*Service, ids map[string]int32, linearMax int) (*vhost, error) {
+	h := &vhost{routes: make([]gatewayRoute, len(routes))}
+	strs := make([]routeStrings, len(routes))
+	serviceIndex := map[*Service]int32{}
+	for i := range routes {
+		gr := &routes[i]
+		m, err := compileMatch(gr.Match)
+		if err != nil {
+			return nil, fmt.Errorf("gateway route %q: %w", gr.Name, err)
+		}
+		h.routes[i], strs[i] = newGatewayRoute(gr, m)
+		if m.more != nil {
+			h.routes[i].more = int32(len(h.more))
+			h.more = append(h.more, m.more)
+		}
+		s := services[serviceKey{gr.Action.Service, gr.Action.Port}]
+		si, ok := serviceIndex[s]
+		if !ok {
+			si = int32(len(h.services))
+			serviceIndex[s] = si
+			h.services = append(h.services, s)
+		}
+		h.routes[i].service = si
+		id, ok := ids[gr.Name]
+		if !ok {
+			id = int32(len(ids))
+			ids[gr.Name] = id
+		}
+		h.routes[i].id = id
+	}
+	h.text = intern(h.routes, strs)
+	if len(routes) > linearMax {
+		h.index = &routeIndex{}
+		for i := range h.routes {
+			m := h.matcher(i)
+			h.index.add(int32(i), &m)
+		}
+		h.index.freeze()
+	}
+	return h, nil
+}
+
+// GatewayRouteCount is how many distinct gateway route names the table has.
+func (t *Table) GatewayRouteCount() int { return t.names }
+
+// GatewayRoutes yields each distinct gateway route name of the table with
+// its GatewayRouteID.
+func (t *Table) GatewayRoutes() iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		seen := make([]bool, t.names) // a route can serve several hosts
 		for _, l := range t.listeners {
 			for _, h := range l.vhosts() {
 				for i := range h.routes {
-					if !yield(h.routes[i].name) {
+					gr := &h.routes[i]
+					if seen[gr.id] {
+						continue
+					}
+					seen[gr.id] = true
+					if !yield(int(gr.id), h.str(gr.name)) {
 						return
 					}
 				}
@@ -312,34 +391,41 @@ func (t *Table) Route(r *Request, pick func(n uint32) uint32) Decision {
 		return Decision{Status: http.StatusNotFound}
 	}
 	query := lazyQuery{raw: r.RawQuery}
-	var gr *gatewayRoute
+	matched := -1
 	if h.index == nil {
 		for i := range h.routes {
-			if h.routes[i].m.matches(r, r.Path, &query) {
-				gr = &h.routes[i]
+			if h.matches(i, r, r.Path, &query) {
+				matched = i
 				break
 			}
 		}
 	} else {
 		h.index.candidates(r.Path, func(i int32) bool {
-			if h.routes[i].m.matches(r, r.Path, &query) {
-				gr = &h.routes[i]
+			if h.matches(int(i), r, r.Path, &query) {
+				matched = int(i)
 				return true
 			}
 			return false
 		})
 	}
-	if gr == nil {
+	if matched < 0 {
 		return Decision{Status: http.StatusNotFound}
 	}
-	return t.routerStage(r, gr.service, gr.decision(r), &query, pick)
+	return t.routerStage(r, h.services[h.routes[matched].service], h.decision(matched, r), &query, pick)
 }
 
-// decision is where the gateway route sends r, before the router stage.
-func (gr *gatewayRoute) decision(r *Request) Decision {
-	d := Decision{GatewayRoute: gr.name, Path: rewritePath(r.Path, gr), Host: r.Host}
-	if gr.hostRewrite != "" {
-		d.Host = gr.hostRewrite
+// decision is where gateway route i sends r, before the router stage.
+func (h *vhost) decision(i int, r *Request) Decision {
+	gr := &h.routes[i]
+	d := Decision{GatewayRoute: h.str(gr.name), GatewayRouteID: int(gr.id), Path: r.Path, Host: r.Host}
+	switch {
+	case gr.pathRewrite.n > 0:
+		d.Path = h.str(gr.pathRewrite)
+	case gr.hasPrefixRewrite:
+		d.Path = rewritePrefix(r.Path, int(gr.prefix.n), h.str(gr.prefixRewrite))
+	}
+	if gr.hostRewrite.n > 0 {
+		d.Host = h.str(gr.hostRewrite)
 	}
 	return d
 }
@@ -376,20 +462,13 @@ func (t *Table) routerStage(r *Request, s *Service, d Decision, query *lazyQuery
 	return d
 }
 
-// rewritePath applies a gateway route's path rewrite: the whole path, or
-// the matched prefix, merging the slashes where the replacement and the
-// rest of the path meet.
-func rewritePath(path string, gr *gatewayRoute) string {
-	switch {
-	case gr.pathRewrite != "":
-		return gr.pathRewrite
-	case gr.hasPrefixRewrite:
-		rest := strings.TrimLeft(path[len(gr.m.prefix):], "/")
-		repl := gr.prefixRewrite
-		if rest == "" {
-			return repl
-		}
-		return strings.TrimRight(repl, "/") + "/" + rest
+// rewritePrefix replaces the first n bytes of path (the matched prefix)
+// with repl, merging the slashes where the replacement and the rest of
+// the path meet.
+func rewritePrefix(path string, n int, repl string) string {
+	rest := strings.TrimLeft(path[n:], "/")
+	if rest == "" {
+		return repl
 	}
-	return path
+	return strings.TrimRight(repl, "/") + "/" + rest
 }

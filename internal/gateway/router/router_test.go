@@ -71,6 +71,58 @@ func checkCase(t *testing.T, g *ir.Gateway, tbl *Table, c scenario.Case) {
 	if d.Host != c.Expect.Host {
 		t.Errorf("upstream Host %q, want %q", d.Host, c.Expect.Host)
 	}
+	if names := routeNames(tbl); names[d.GatewayRouteID] != d.GatewayRoute {
+		t.Errorf("gateway route %q has ID %d, the table's name for which is %q", d.GatewayRoute, d.GatewayRouteID, names[d.GatewayRouteID])
+	}
+}
+
+// routeNames is the table's gateway route names by ID.
+func routeNames(tbl *Table) []string {
+	names := make([]string, tbl.GatewayRouteCount())
+	for id, name := range tbl.GatewayRoutes() {
+		names[id] = name
+	}
+	return names
+}
+
+// TestGatewayRouteIDs: a gateway route name has one ID, however many
+// listeners and virtual hosts serve it, and every name its own.
+func TestGatewayRouteIDs(t *testing.T) {
+	route := func(name, prefix string) ir.GatewayRoute {
+		return ir.GatewayRoute{Name: name, Match: ir.Match{Prefix: prefix}, Action: ir.GatewayRouteAction{Service: "s", Port: 80}}
+	}
+	shared := []ir.GatewayRoute{route("a", "/a/"), route("b", "/b/")}
+	g := &ir.Gateway{
+		Services: []ir.Service{{Name: "s", Port: 80, Provider: "virtualNode/n",
+			Routes: []ir.Route{{Targets: []ir.WeightedTarget{{Cluster: "c", Weight: 1}}}}}},
+		Listeners: []ir.Listener{
+			{Port: 80, VirtualHosts: []ir.VirtualHost{
+				{Name: "x", Domains: []string{"x.example"}, Routes: append([]ir.GatewayRoute{route("c", "/c/")}, shared...)},
+				{Name: "any", Domains: []string{"*", "*.y.example"}, Routes: shared}}},
+			{Port: 81, VirtualHosts: []ir.VirtualHost{{Name: "any", Domains: []string{"*"}, Routes: []ir.GatewayRoute{route("b", "/")}}}},
+		},
+	}
+	tbl, err := Compile(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := routeNames(tbl)
+	if got := slices.Sorted(slices.Values(names)); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Fatalf("names by ID %q, want a, b and c once each", names)
+	}
+	for _, r := range []struct {
+		port       uint32
+		host, path string
+		want       string
+	}{
+		{80, "x.example", "/c/1", "c"}, {80, "x.example", "/b/1", "b"}, {80, "z.y.example", "/a/", "a"},
+		{80, "other", "/b/", "b"}, {81, "x.example", "/c/", "b"},
+	} {
+		d := tbl.Route(&Request{Port: r.port, Method: "GET", Host: r.host, Path: r.path, Scheme: "http"}, func(uint32) uint32 { return 0 })
+		if d.Status != 0 || d.GatewayRoute != r.want || names[d.GatewayRouteID] != r.want {
+			t.Errorf("%d %s%s: status %d, route %q, ID %d (%q); want %q", r.port, r.host, r.path, d.Status, d.GatewayRoute, d.GatewayRouteID, names[d.GatewayRouteID], r.want)
+		}
+	}
 }
 
 func toRequest(r scenario.Request) *Request {
