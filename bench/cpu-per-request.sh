@@ -6,10 +6,10 @@
 # sensitive to other load on a shared machine than req/s under a quota:
 # it counts the work done per request, not how much CPU the peer got.
 #   bench/cpu-per-request.sh [rounds] [PEER...]
-# PEER: nginx | goproxy | floor | NAME=/path/to/meshgate[@ROUTES] (default: nginx goproxy
+# PEER: nginx | goproxy | floor | floor-features | NAME=/path/to/meshgate[@ROUTES] (default: nginx goproxy
 # meshgate=/tmp/bench-bin/meshgate-gateway, built by bench/gateway.sh); @ROUTES puts
 # that many gateway routes on it (gateway-peer.sh's ROUTES, default 1). floor is
-# bench/floorproxy with its yields, HTTP/1.1 only. Prints one line per run and medians.
+# bench/floorproxy with its yields, HTTP/1.1 only; floor-features the same with -features. Prints one line per run and medians.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 harness=${BENCH_HARNESS:-$here/../../shared/bench}
@@ -43,6 +43,8 @@ for round in $(seq "$rounds"); do
         cmd=(/tmp/bench-bin/goproxy -addr 127.0.0.1:18085 -upstream 127.0.0.1:18080); h1=18085; h2=18085 ;;
       floor)
         cmd=(/tmp/bench-bin/floorproxy -yield -listen 127.0.0.1:18086 -upstream 127.0.0.1:18080); h1=18086; h2="" ;;
+      floor-features)
+        cmd=(/tmp/bench-bin/floorproxy -yield -features -listen 127.0.0.1:18087 -upstream 127.0.0.1:18080); h1=18087; h2="" ;;
       *=*@*)
         bin=${spec#*=}
         cmd=(env "MESHGATE=${bin%@*}" "ROUTES=${bin##*@}" PORT=18090 UPSTREAM=127.0.0.1:18080 "RUN=$run" bash "$here/gateway-peer.sh"); h1=18090; h2=18090 ;;

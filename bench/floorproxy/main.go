@@ -10,6 +10,8 @@
 //
 //	"floor:18095:18095:/tmp/bench-bin/floorproxy -yield"
 //
+// With -features (features.go) it does the gateway's per-request work too.
+//
 // after go build -o /tmp/bench-bin/floorproxy ./bench/floorproxy. It
 // listens on $PORT and forwards to $UPSTREAM, which the harness sets.
 package main
@@ -31,17 +33,30 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:"+os.Getenv("PORT"), "address to listen on")
 	upstream := flag.String("upstream", os.Getenv("UPSTREAM"), "upstream address")
 	flag.BoolVar(&yield, "yield", false, "yield before reads that would likely find nothing yet, as the gateway does with one P")
+	features := flag.Bool("features", false, "do the gateway's per-request work too (features.go)")
 	flag.Parse()
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		log.Fatal(err)
+	}
+	var w *work
+	if *features {
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		p, _ := strconv.ParseUint(port, 10, 32)
+		if w, err = newWork(uint32(p), *upstream); err != nil {
+			log.Fatal(err)
+		}
 	}
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			log.Fatal(err)
 		}
-		go serve(c, *upstream)
+		if w != nil {
+			go serveFeatures(c, w)
+		} else {
+			go serve(c, *upstream)
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/meshgate/meshgate/internal/gateway/reqctx"
+	"github.com/meshgate/meshgate/internal/gateway/requestid"
 )
 
 // The forwarding engine. It does what httputil.ReverseProxy (with the
@@ -250,7 +251,7 @@ func forwardHeader(r *http.Request, upstreamPath, reqUpType string, added []stri
 	} else {
 		h["X-Forwarded-Proto"] = valueHTTPS
 	}
-	h["X-Request-Id"] = value(newRequestID())
+	h["X-Request-Id"] = value(requestid.New())
 	if _, ok := h["User-Agent"]; !ok {
 		// Not Go's default User-Agent either.
 		h["User-Agent"] = valueEmpty

@@ -1,4 +1,6 @@
-package gateway
+// Package requestid makes the x-request-id the gateway sets on each
+// request, as Envoy does.
+package requestid
 
 import (
 	crand "crypto/rand"
@@ -17,7 +19,7 @@ import (
 // process. Collisions are as unlikely as with uuid.New: uniqueness rests
 // on 122 bits of a cryptographically strong stream either way.
 
-var requestIDKey = func() (k [2]uint64) {
+var key = func() (k [2]uint64) {
 	var b [16]byte
 	if _, err := crand.Read(b[:]); err == nil {
 		k[0], k[1] = binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])
@@ -27,12 +29,12 @@ var requestIDKey = func() (k [2]uint64) {
 
 const hexDigits = "0123456789abcdef"
 
-// newRequestID returns a fresh random UUID in its canonical form
+// New returns a fresh random UUID in its canonical form
 // (xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx, lower-case hex).
-func newRequestID() string {
+func New() string {
 	var u [16]byte
-	binary.BigEndian.PutUint64(u[:8], rand.Uint64()^requestIDKey[0])
-	binary.BigEndian.PutUint64(u[8:], rand.Uint64()^requestIDKey[1])
+	binary.BigEndian.PutUint64(u[:8], rand.Uint64()^key[0])
+	binary.BigEndian.PutUint64(u[8:], rand.Uint64()^key[1])
 	u[6] = u[6]&0x0f | 0x40 // version 4
 	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
 	var s [36]byte
