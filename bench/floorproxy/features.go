@@ -176,10 +176,7 @@ func serveFeatures(c net.Conn, w *work) {
 	var lower [64]byte
 	clientIP, _, _ := net.SplitHostPort(c.RemoteAddr().String())
 	for {
-		if yield && cr.Buffered() == 0 {
-			runtime.Gosched()
-		}
-		head, err := readHead(cr)
+		head, err := nextHead(cr)
 		if err != nil {
 			return
 		}

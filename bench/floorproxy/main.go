@@ -74,10 +74,7 @@ func serve(c net.Conn, upstream string) {
 	cr, ur := bufio.NewReaderSize(c, 4096), bufio.NewReaderSize(u, 4096)
 	out := make([]byte, 0, 4096)
 	for {
-		if yield && cr.Buffered() == 0 {
-			runtime.Gosched()
-		}
-		head, err := readHead(cr)
+		head, err := nextHead(cr)
 		if err != nil {
 			return
 		}
@@ -127,6 +124,15 @@ func serve(c net.Conn, upstream string) {
 			return
 		}
 	}
+}
+
+// nextHead reads a client's next request head, yielding first when none
+// has arrived yet.
+func nextHead(cr *bufio.Reader) ([]byte, error) {
+	if yield && cr.Buffered() == 0 {
+		runtime.Gosched()
+	}
+	return readHead(cr)
 }
 
 // readHead returns the head up to and with its blank line, consumed from r.
