@@ -74,8 +74,7 @@ func (g *Gateway) observe(port uint32, r *http.Request, rec *recorder, received 
 		}
 	}
 	d := end.Sub(start)
-	obs := st.observers
-	if lm := obs.listeners[port]; lm != nil {
+	if lm := ex.listenerMetrics; lm != nil {
 		lm.RequestDone(status, d)
 		switch {
 		case ex.flags&accesslog.NoRouteFound != 0:
@@ -85,10 +84,12 @@ func (g *Gateway) observe(port uint32, r *http.Request, rec *recorder, received 
 		}
 	}
 	if ex.decision.GatewayRoute != "" {
-		obs.routes[ex.decision.GatewayRouteID].Observe(status, d)
+		st.observers.routes[ex.decision.GatewayRouteID].Observe(status, d)
 	}
-	if ex.decision.Cluster != "" {
-		cm := obs.clusters[ex.decision.Cluster]
+	if cm := ex.clusterMetrics; cm != nil {
+		if !ex.lastAttemptStart.IsZero() {
+			cm.RequestDone(ex.lastAttemptStatus, end.Sub(ex.lastAttemptStart))
+		}
 		if ex.attempts > 1 {
 			for range ex.attempts - 1 {
 				cm.Retry()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/internal/gateway/accesslog"
+	"github.com/meshgate/meshgate/internal/gateway/metrics"
 	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 	"github.com/meshgate/meshgate/internal/gateway/router"
 	"github.com/meshgate/meshgate/internal/ir"
@@ -28,12 +29,19 @@ type exchange struct {
 	st       *state
 	decision router.Decision
 	cluster  upstreamCluster
-	retry    *ir.RetryPolicy
-	body     []byte // kept for retries, nil when not retryable
-	attempts int
-	flags    accesslog.ResponseFlags // Envoy response flags of the outcome
-	upstream string                  // upstream host of the last attempt
-	out      *http.Request           // the request as forwarded, for the access log
+	// The metrics of the request's listener and of its cluster (nil: none).
+	listenerMetrics *metrics.ListenerMetrics
+	clusterMetrics  *metrics.ClusterMetrics
+	// The last attempt, when its response is being passed on: it ends
+	// when the request does (observe).
+	lastAttemptStart  time.Time
+	lastAttemptStatus int
+	retry             *ir.RetryPolicy
+	body              []byte // kept for retries, nil when not retryable
+	attempts          int
+	flags             accesslog.ResponseFlags // Envoy response flags of the outcome
+	upstream          string                  // upstream host of the last attempt
+	out               *http.Request           // the request as forwarded, for the access log
 
 	rec         recorder
 	outReq      http.Request
@@ -55,6 +63,10 @@ type proxy struct {
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := requestStart(r)
 	ex := &exchange{st: p.g.state.Load()}
+	if ex.st != nil {
+		ex.listenerMetrics = ex.st.observers.listeners[p.port]
+		ex.listenerMetrics.RequestStarted()
+	}
 	ex.rec.ResponseWriter = w
 	var body *countingBody
 	if r.Body != nil && r.Body != http.NoBody {
@@ -105,6 +117,7 @@ func (p *proxy) serve(w *recorder, r *http.Request, ex *exchange) {
 		localReply(w, r, d.Status, bodyNoHealthy)
 		return
 	}
+	ex.clusterMetrics = st.observers.clusters[d.Cluster]
 	c, ok := p.g.upstreams.Cluster(d.Cluster)
 	if !ok {
 		ex.flags |= accesslog.NoClusterFound

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/meshgate/meshgate/internal/gateway/accesslog"
+	"github.com/meshgate/meshgate/internal/gateway/metrics"
+	"github.com/meshgate/meshgate/internal/gateway/upstream"
 	"github.com/meshgate/meshgate/internal/ir"
 )
 
@@ -97,9 +100,13 @@ func (ex *exchange) roundTrip(ctx context.Context, req *http.Request) (*http.Res
 			}
 		}
 		ex.attempts = n + 1
+		ex.clusterMetrics.RequestStarted()
+		start := time.Now()
 		resp, err := attempt(ctx, ex.cluster, try, perTry)
 		ex.upstream = req.URL.Host // the endpoint the cluster chose
-		if n >= max || ctx.Err() != nil || !retryable(ex.retry, resp, err) {
+		last := n >= max || ctx.Err() != nil || !retryable(ex.retry, resp, err)
+		ex.attemptDone(ctx, start, resp, err, last)
+		if last {
 			if err != nil && n > 0 && max > 0 {
 				ex.flags |= accesslog.UpstreamRetryLimitExceeded
 			}
@@ -116,6 +123,42 @@ func (ex *exchange) roundTrip(ctx context.Context, req *http.Request) (*http.Res
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// attemptDone ends an attempt in the cluster's metrics. A response
+// passed on (the last attempt's) ends with the request, after its body.
+func (ex *exchange) attemptDone(ctx context.Context, start time.Time, resp *http.Response, err error, last bool) {
+	cm := ex.clusterMetrics
+	switch {
+	case errors.Is(err, errNoHealthyUpstream):
+		cm.RequestNotSent()
+	case err != nil:
+		cm.RequestDone(0, time.Since(start))
+		if reason, ok := upstreamError(ctx, err); ok {
+			cm.Error(reason)
+		}
+	case last:
+		ex.lastAttemptStart, ex.lastAttemptStatus = start, resp.StatusCode
+	default:
+		cm.RequestDone(resp.StatusCode, time.Since(start))
+	}
+}
+
+// upstreamError is why an attempt failed, in the metrics' terms; ok is
+// false when the client went away, which is not the upstream's failure.
+func upstreamError(ctx context.Context, err error) (reason metrics.UpstreamError, ok bool) {
+	var pe *upstream.ProtocolError
+	switch {
+	case isConnectFailure(err):
+		return metrics.ErrConnectFailure, true
+	case isDeadline(err):
+		return metrics.ErrTimeout, true
+	case errors.Is(ctx.Err(), context.Canceled):
+		return 0, false
+	case errors.As(err, &pe):
+		return metrics.ErrProtocol, true
+	}
+	return metrics.ErrReset, true
 }
 
 // attempt runs one try with a per-try timeout that covers the wait for the

@@ -179,26 +179,37 @@ type ClusterMetrics struct {
 	activeEjection prometheus.Gauge
 }
 
-// RequestStarted counts one upstream attempt (a retry is another).
+// RequestStarted counts an upstream attempt in flight (a retry is
+// another); RequestDone or RequestNotSent ends it.
 func (c *ClusterMetrics) RequestStarted() {
-	if c == nil {
-		return
+	if c != nil {
+		c.active.Inc()
 	}
-	c.requests.Inc()
-	c.active.Inc()
 }
 
-// RequestDone ends an attempt counted by RequestStarted: status is the
-// upstream's (0 when it sent none), d the attempt's duration.
+// RequestDone ends an attempt that went out, and counts it: status is the
+// upstream's (0 when it sent none), d the attempt's duration. Attempts
+// count as they end, not as they start, because only then is it known
+// whether one went out at all (RequestNotSent).
 func (c *ClusterMetrics) RequestDone(status int, d time.Duration) {
 	if c == nil {
 		return
 	}
 	c.active.Dec()
+	c.requests.Inc()
 	if i := classIndex(status); i >= 0 {
 		c.responses[i].Inc()
 	}
 	c.duration.Observe(seconds(d))
+}
+
+// RequestNotSent ends an attempt that never went out: the cluster had no
+// healthy endpoint. Envoy makes no upstream request then and counts none
+// (only upstream_cx_none_healthy: NoHealthyUpstream).
+func (c *ClusterMetrics) RequestNotSent() {
+	if c != nil {
+		c.active.Dec()
+	}
 }
 
 // Error counts a failed attempt.

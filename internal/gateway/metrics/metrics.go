@@ -101,7 +101,7 @@ func NewWithLimits(reg prometheus.Registerer, lim Limits) (*Metrics, error) {
 	m.rResponses = counter("route_responses_total", "Responses to requests matched by the gateway route, by status class.", "gateway_route", "code_class")
 	m.rDuration = histogram("route_request_duration_seconds", "Duration of requests matched by the gateway route (Envoy: vhost.<vhost>.vcluster.other.upstream_rq_time).", "gateway_route")
 
-	m.cRequests = counter("cluster_upstream_requests_total", "Upstream request attempts, retries included (Envoy: cluster.<name>.upstream_rq_total).", "cluster")
+	m.cRequests = counter("cluster_upstream_requests_total", "Upstream request attempts, retries included, counted as they end (Envoy: cluster.<name>.upstream_rq_total).", "cluster")
 	m.cResponses = counter("cluster_upstream_responses_total", "Upstream responses by status class (Envoy: cluster.<name>.upstream_rq_1xx..5xx).", "cluster", "code_class")
 	m.cDuration = histogram("cluster_upstream_request_duration_seconds", "Upstream attempt duration (Envoy: cluster.<name>.upstream_rq_time).", "cluster")
 	m.cActive = gauge("cluster_upstream_active_requests", "Upstream attempts in flight (Envoy: cluster.<name>.upstream_rq_active).", "cluster")

@@ -129,6 +129,8 @@ func TestObserve(t *testing.T) {
 	c.Retry()
 	c.RequestStarted()
 	c.RequestDone(200, 10*time.Millisecond)
+	c.RequestStarted()
+	c.RequestNotSent() // no healthy endpoint: not an upstream request
 	c.Error(ErrTimeout)
 	c.Error(ErrConnectFailure)
 	c.Error(UpstreamError(200)) // out of range: ignored

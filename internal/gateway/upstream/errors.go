@@ -50,6 +50,14 @@ func (e *ConnectError) Unwrap() error { return e.Err }
 // Is makes errors.Is(err, ErrConnectionFailure) the one test the proxy needs.
 func (e *ConnectError) Is(target error) bool { return target == ErrConnectionFailure }
 
+// ProtocolError is a response the endpoint sent that is not HTTP/1.1 as
+// it must be: a malformed status line or header field, or a header block
+// over the limit (Envoy's upstream protocol error, UPE).
+type ProtocolError struct{ Err error }
+
+func (e *ProtocolError) Error() string { return "upstream protocol error: " + e.Err.Error() }
+func (e *ProtocolError) Unwrap() error { return e.Err }
+
 // ConfigError is a cluster this package cannot serve as configured, such
 // as TLS material named by SDS when no SDS provider is set. Every request to
 // the cluster fails with it. It counts as a connection failure because that

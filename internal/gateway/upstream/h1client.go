@@ -425,7 +425,7 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req, orig *http.Request, trace 
 			if pc.readLimit <= 0 {
 				err = fmt.Errorf("net/http: server response headers exceeded %d bytes; aborted", maxResponseHeaderBytes)
 			}
-			return nil, pc.fail(ctx, stop, req, start, err, false)
+			return nil, pc.fail(ctx, stop, req, start, pc.headError(err), false)
 		}
 		code := resp.StatusCode
 		if code < 100 || code > 199 || code == http.StatusSwitchingProtocols {
@@ -482,6 +482,18 @@ func (pc *h1Conn) roundTrip(ctx context.Context, req, orig *http.Request, trace 
 	*body = h1Body{pc: pc, rc: resp.Body, keep: keep, stop: stop, ctx: ctx}
 	resp.Body = body
 	return resp, nil
+}
+
+// headError is err, an error reading a response head: the endpoint's
+// protocol error, unless the connection failed under it or ended in the
+// middle of the head (a termination, as Envoy tells them apart).
+func (pc *h1Conn) headError(err error) error {
+	var ne net.Error
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &ne) ||
+		pc.sawEOF && pc.br.Buffered() == 0 {
+		return err
+	}
+	return &ProtocolError{Err: err}
 }
 
 // writeRequest writes a request with a body, on its own goroutine.

@@ -886,8 +886,38 @@ func TestH1ResponseHeaderLimit(t *testing.T) {
 	})
 	c := s.client(0)
 	_, _, err := do(t, c, newReq(t, testCtx(t), http.MethodGet, "http://"+s.addr()+"/", nil))
-	if err == nil || !strings.Contains(err.Error(), "exceeded") {
-		t.Fatalf("err %v", err)
+	var pe *ProtocolError
+	if err == nil || !strings.Contains(err.Error(), "exceeded") || !errors.As(err, &pe) {
+		t.Fatalf("err %v, want a protocol error: headers exceeded", err)
+	}
+}
+
+// TestH1ProtocolErrors: a response head that is not HTTP/1.1 fails as the
+// endpoint's protocol error; a connection closed before or during the
+// head does not.
+func TestH1ProtocolErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, reply string
+		protocol    bool
+	}{
+		{"status line", "garbage\r\n\r\n", true},
+		{"status code", "HTTP/1.1 2x0 OK\r\n\r\n", true},
+		{"field", "HTTP/1.1 200 OK\r\nno colon\r\n\r\n", true},
+		{"closed", "", false},
+		{"cut short", "HTTP/1.1 200 OK\r\nContent-Le", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startRawServer(t, func(n int, c net.Conn, br *bufio.Reader) {
+				if _, _, err := readRequest(br); err == nil {
+					io.WriteString(c, tc.reply)
+				}
+			})
+			_, _, err := do(t, s.client(0), newReq(t, testCtx(t), http.MethodGet, "http://"+s.addr()+"/", nil))
+			var pe *ProtocolError
+			if err == nil || errors.As(err, &pe) != tc.protocol {
+				t.Fatalf("err %v, want a protocol error: %v", err, tc.protocol)
+			}
+		})
 	}
 }
 
