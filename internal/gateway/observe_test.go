@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -118,9 +119,23 @@ func TestObserveMetrics(t *testing.T) {
 
 // checkSeries scrapes the Prometheus handler h (its path is the admin
 // endpoint's) and checks the series in want ("name{labels}" without the
-// meshgate_gateway_ prefix → value) and that those in gone are absent.
+// meshgate_gateway_ prefix → value) and that those in gone are absent. A
+// request is observed once its handler returns, which its client may see
+// a moment after the response: the scrape is tried again for a while.
 func checkSeries(t *testing.T, h http.Handler, want map[string]string, gone ...string) {
 	t.Helper()
+	var wrong []string
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if wrong = seriesMismatch(t, h, want, gone); len(wrong) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, w := range wrong {
+		t.Error(w)
+	}
+}
+
+func seriesMismatch(t *testing.T, h http.Handler, want map[string]string, gone []string) (wrong []string) {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/stats/prometheus", nil))
 	if rec.Code != http.StatusOK {
@@ -137,14 +152,16 @@ func checkSeries(t *testing.T, h http.Handler, want map[string]string, gone ...s
 	}
 	for series, value := range want {
 		if got[series] != value {
-			t.Errorf("%s = %q, want %s", series, got[series], value)
+			wrong = append(wrong, fmt.Sprintf("%s = %q, want %s", series, got[series], value))
 		}
 	}
 	for _, series := range gone {
 		if v, ok := got[series]; ok {
-			t.Errorf("%s = %s, want no such series", series, v)
+			wrong = append(wrong, fmt.Sprintf("%s = %s, want no such series", series, v))
 		}
 	}
+	slices.Sort(wrong)
+	return wrong
 }
 
 // TestAttemptDone: how each outcome of an upstream attempt is counted for
