@@ -68,11 +68,6 @@ func TestObserveMetrics(t *testing.T) {
 			t.Fatalf("%s%s: status %d, want %d", host, path, resp.StatusCode, want)
 		}
 	}
-	check := func(want map[string]string, gone ...string) {
-		t.Helper()
-		checkSeries(t, admin, want, gone...)
-	}
-
 	for _, r := range []struct{ host, path string }{
 		{"gw", "/a/1"}, {"gw", "/a/2"}, {"x.example", "/a/3"}, {"gw", "/b/"}, {"gw", "/b/"}, {"x.example:80", "/c/"},
 	} {
@@ -83,7 +78,7 @@ func TestObserveMetrics(t *testing.T) {
 	// default policy fail to connect.
 	send("gw", "/down/", http.StatusServiceUnavailable)
 	cl, dl, lst := `cluster="`+c.Name+`"`, `cluster="`+down.Name+`"`, `listener="`+strconv.Itoa(int(port))+`"`
-	check(map[string]string{
+	checkSeries(t, admin, map[string]string{
 		`route_requests_total{gateway_route="a"}`:                            "3",
 		`route_requests_total{gateway_route="b"}`:                            "2",
 		`route_requests_total{gateway_route="c"}`:                            "1",
@@ -110,7 +105,7 @@ func TestObserveMetrics(t *testing.T) {
 	send("gw", "/a/", http.StatusOK)
 	send("gw", "/d/", http.StatusOK)
 	send("gw", "/d/", http.StatusOK)
-	check(map[string]string{
+	checkSeries(t, admin, map[string]string{
 		`route_requests_total{gateway_route="a"}`: "4",
 		`route_requests_total{gateway_route="b"}`: "2",
 		`route_requests_total{gateway_route="d"}`: "2",
