@@ -122,6 +122,22 @@ func TestAdmin(t *testing.T) {
 			t.Errorf("/metrics lacks %s", name)
 		}
 	}
+	// Values, not only names: the one proxy connected, and it accepted
+	// every listener response it was sent.
+	value := func(series string) string {
+		_, rest, ok := strings.Cut(metrics, "\n"+series+" ")
+		v, _, _ := strings.Cut(rest, "\n")
+		if !ok {
+			return "none"
+		}
+		return v
+	}
+	if v := value(`meshgate_xds_connected_proxies{gateway="mesh/m/virtualGateway/gw"}`); v != "1" {
+		t.Errorf("connected proxies %s, want 1", v)
+	}
+	if p, a := value(`meshgate_xds_pushes_total{type="Listener"}`), value(`meshgate_xds_acks_total{type="Listener"}`); p == "none" || p == "0" || a != p {
+		t.Errorf("listener responses: %s pushed, %s acknowledged", p, a)
+	}
 
 	var d Debug
 	if err := json.Unmarshal([]byte(get("/debug/xds", 200)), &d); err != nil {
