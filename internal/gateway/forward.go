@@ -15,8 +15,10 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/meshgate/meshgate/internal/gateway/accesslog"
 	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 	"github.com/meshgate/meshgate/internal/gateway/requestid"
+	"github.com/meshgate/meshgate/internal/gateway/upstream"
 )
 
 // The forwarding engine. It does what httputil.ReverseProxy (with the
@@ -55,8 +57,9 @@ var (
 func (g *Gateway) forward(w *recorder, r *http.Request, ctx context.Context, ex *exchange) {
 	in := r.Header
 	reqUpType := upgradeType(in)
-	if !isPrint(reqUpType) {
-		errorReply(w, r, ctx, ex, fmt.Errorf("client tried to switch to invalid protocol %q", reqUpType))
+	if !isPrint(reqUpType) { // the client's error, not the upstream's
+		setFlag(ex, accesslog.DownstreamProtocolError)
+		localReply(w, r, http.StatusBadRequest, http.StatusText(http.StatusBadRequest))
 		return
 	}
 	var out *http.Request
@@ -418,11 +421,11 @@ func (g *Gateway) switchProtocols(w *recorder, req *http.Request, res *http.Resp
 	reqUpType := upgradeType(req.Header)
 	resUpType := upgradeType(res.Header)
 	if !isPrint(resUpType) {
-		errorReply(w, req, ctx, ex, fmt.Errorf("backend tried to switch to invalid protocol %q", resUpType))
+		errorReply(w, req, ctx, ex, &upstream.ProtocolError{Err: fmt.Errorf("backend tried to switch to invalid protocol %q", resUpType)})
 		return
 	}
 	if !strings.EqualFold(reqUpType, resUpType) {
-		errorReply(w, req, ctx, ex, fmt.Errorf("backend tried to switch protocol %q when %q was requested", resUpType, reqUpType))
+		errorReply(w, req, ctx, ex, &upstream.ProtocolError{Err: fmt.Errorf("backend tried to switch protocol %q when %q was requested", resUpType, reqUpType)})
 		return
 	}
 	backConn, ok := res.Body.(io.ReadWriteCloser)

@@ -4,13 +4,14 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/meshgate/meshgate/internal/gateway/upstream"
 )
 
 // Bodies of Envoy's local replies, kept so clients and runbooks see the
-// same text.
+// same text (those of a failed upstream attempt: upstream.LocalReply).
 const (
-	bodyNoHealthy = "no healthy upstream"
-	bodyConnFail  = "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
+	bodyNoHealthy = upstream.BodyNoHealthyUpstream
 	bodyTimeout   = "upstream request timeout"
 	bodyOverflow  = "upstream connect error or disconnect/reset before headers. reset reason: overflow"
 )

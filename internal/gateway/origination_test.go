@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/meshgate/meshgate/internal/gateway/upstream"
 	"github.com/meshgate/meshgate/internal/ir"
 	"github.com/meshgate/meshgate/internal/testutil/certs"
 	"github.com/meshgate/meshgate/internal/testutil/echo"
@@ -116,8 +117,8 @@ func TestTLSOrigination(t *testing.T) {
 			be := start(t, tc.leaf(t), nil)
 			cfg := gatewayTo(t, ir.HTTP, be.srv.Addr, validation())
 			resp, body := get(t, h1Client(t), listenURL(cfg, 0, "/secure"))
-			if resp.StatusCode != http.StatusServiceUnavailable || body != bodyConnFail {
-				t.Fatalf("got %d %q, want 503 %q", resp.StatusCode, body, bodyConnFail)
+			if resp.StatusCode != http.StatusServiceUnavailable || body != upstream.BodyConnectionFailure {
+				t.Fatalf("got %d %q, want 503 %q", resp.StatusCode, body, upstream.BodyConnectionFailure)
 			}
 			if n := be.srv.Requests.Load(); n != 0 {
 				t.Errorf("the backend served %d requests over a connection that failed validation", n)

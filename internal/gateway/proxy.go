@@ -16,6 +16,7 @@ import (
 	"github.com/meshgate/meshgate/internal/gateway/metrics"
 	"github.com/meshgate/meshgate/internal/gateway/reqctx"
 	"github.com/meshgate/meshgate/internal/gateway/router"
+	"github.com/meshgate/meshgate/internal/gateway/upstream"
 	"github.com/meshgate/meshgate/internal/ir"
 )
 
@@ -214,8 +215,8 @@ func headerHasToken(h http.Header, name, token string) bool {
 func pickWeight(n uint32) uint32 { return rand.Uint32N(n) }
 
 // errorReply answers a request whose upstream exchange failed before a
-// response began, with Envoy's status and text. ctx is the exchange's
-// context (with the route timeout).
+// response began, with Envoy's status, text and response flag. ctx is the
+// exchange's context (with the route timeout).
 func errorReply(w http.ResponseWriter, r *http.Request, ctx context.Context, ex *exchange, err error) {
 	if clientBodyFailed(w, r, ex) { // the client's request body, not the upstream, failed (hygiene.go)
 		return
@@ -227,13 +228,28 @@ func errorReply(w http.ResponseWriter, r *http.Request, ctx context.Context, ex 
 	case isDeadline(err):
 		setFlag(ex, accesslog.UpstreamRequestTimeout)
 		localReply(w, r, http.StatusGatewayTimeout, bodyTimeout)
-	case errors.Is(err, errNoHealthyUpstream):
-		setFlag(ex, accesslog.NoHealthyUpstream)
-		localReply(w, r, http.StatusServiceUnavailable, bodyNoHealthy)
-	default:
-		setFlag(ex, accesslog.UpstreamConnectionFailure)
-		localReply(w, r, http.StatusServiceUnavailable, bodyConnFail)
+		return
 	}
+	status, body, ok := upstream.LocalReply(err)
+	if !ok { // a cancellation that was not the client's
+		status, body = http.StatusServiceUnavailable, upstream.BodyConnectionTermination
+	}
+	setFlag(ex, replyFlag(err))
+	localReply(w, r, status, body)
+}
+
+// replyFlag is the response flag of the reply upstream.LocalReply gives
+// for err.
+func replyFlag(err error) accesslog.ResponseFlags {
+	switch {
+	case errors.Is(err, errNoHealthyUpstream):
+		return accesslog.NoHealthyUpstream
+	case isConnectFailure(err):
+		return accesslog.UpstreamConnectionFailure
+	case errors.As(err, new(*upstream.ProtocolError)):
+		return accesslog.UpstreamProtocolError
+	}
+	return accesslog.UpstreamConnectionTermination
 }
 
 func setFlag(ex *exchange, f accesslog.ResponseFlags) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/netip"
 )
 
@@ -13,6 +14,7 @@ const (
 	BodyNoHealthyUpstream     = "no healthy upstream"
 	BodyConnectionFailure     = "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
 	BodyConnectionTermination = "upstream connect error or disconnect/reset before headers. reset reason: connection termination"
+	BodyProtocolError         = "upstream connect error or disconnect/reset before headers. reset reason: protocol error"
 )
 
 var (
@@ -52,7 +54,8 @@ func (e *ConnectError) Is(target error) bool { return target == ErrConnectionFai
 
 // ProtocolError is a response the endpoint sent that is not HTTP/1.1 as
 // it must be: a malformed status line or header field, or a header block
-// over the limit (Envoy's upstream protocol error, UPE).
+// over the limit (Envoy's upstream protocol error, UPE, answered 502
+// BodyProtocolError).
 type ProtocolError struct{ Err error }
 
 func (e *ProtocolError) Error() string { return "upstream protocol error: " + e.Err.Error() }
@@ -88,6 +91,8 @@ func LocalReply(err error) (status int, body string, ok bool) {
 		return 503, BodyNoHealthyUpstream, true
 	case errors.Is(err, ErrConnectionFailure):
 		return 503, BodyConnectionFailure, true
+	case errors.As(err, new(*ProtocolError)):
+		return http.StatusBadGateway, BodyProtocolError, true
 	default:
 		// Connected, then the upstream went away before sending headers.
 		return 503, BodyConnectionTermination, true

@@ -228,6 +228,10 @@ func TestLocalReplyOtherErrors(t *testing.T) {
 	if status, body, ok := LocalReply(io.ErrUnexpectedEOF); !ok || status != 503 || body != BodyConnectionTermination {
 		t.Fatalf("LocalReply = %d %q %v", status, body, ok)
 	}
+	pe := fmt.Errorf("attempt: %w", &ProtocolError{Err: errors.New(`malformed HTTP response "SSH-2.0"`)})
+	if status, body, ok := LocalReply(pe); !ok || status != 502 || body != BodyProtocolError {
+		t.Fatalf("LocalReply(protocol error) = %d %q %v", status, body, ok)
+	}
 	if _, _, ok := LocalReply(nil); ok {
 		t.Fatal("LocalReply(nil)")
 	}

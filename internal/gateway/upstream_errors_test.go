@@ -1,0 +1,80 @@
+package gateway
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"testing"
+
+	"github.com/meshgate/meshgate/internal/gateway/upstream"
+	"github.com/meshgate/meshgate/internal/ir"
+)
+
+// misbehaving is a backend that reads each request's head and then does
+// what act does with the connection.
+func misbehaving(t *testing.T, act func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+					act(c)
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestUpstreamFailureReplies: an upstream attempt that fails before a
+// response is answered as Envoy answers it, status, text and response
+// flag: a refused connection 503 "connection failure" (UF); a connection
+// closed without an answer 503 "connection termination" (UC); an answer
+// that is not HTTP 502 "protocol error" (UPE), as Envoy since 1.18.
+func TestUpstreamFailureReplies(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		backend func(t *testing.T) string
+		status  int
+		body    string
+		flag    string
+	}{
+		{"refused", func(t *testing.T) string { return fmt.Sprintf("127.0.0.1:%d", freePort(t)) },
+			http.StatusServiceUnavailable, upstream.BodyConnectionFailure, "UF"},
+		{"closed", func(t *testing.T) string { return misbehaving(t, func(net.Conn) {}) },
+			http.StatusServiceUnavailable, upstream.BodyConnectionTermination, "UC"},
+		{"not HTTP", func(t *testing.T) string {
+			return misbehaving(t, func(c net.Conn) { io.WriteString(c, "SSH-2.0-OpenSSH_9.2\r\n\r\n") })
+		}, http.StatusBadGateway, upstream.BodyProtocolError, "UPE"},
+		{"malformed field", func(t *testing.T) string {
+			return misbehaving(t, func(c net.Conn) { io.WriteString(c, "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n") })
+		}, http.StatusBadGateway, upstream.BodyProtocolError, "UPE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "access.log")
+			cfg := oneBackend(t, ir.HTTP, tc.backend(t), func(r *ir.Route) { r.Retry = nil })
+			cfg.AccessLog = &ir.AccessLog{Path: path, Text: "%RESPONSE_CODE% %RESPONSE_FLAGS%\n"}
+			startGateway(t, cfg)
+			resp, body := get(t, h1Client(t), listenURL(cfg, 0, "/x"))
+			if resp.StatusCode != tc.status || body != tc.body {
+				t.Errorf("got %d %q, want %d %q", resp.StatusCode, body, tc.status, tc.body)
+			}
+			if line := logLines(t, path, 1)[0]; line != fmt.Sprintf("%d %s", tc.status, tc.flag) {
+				t.Errorf("access log %q, want %d %s", line, tc.status, tc.flag)
+			}
+		})
+	}
+}
