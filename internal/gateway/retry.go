@@ -34,15 +34,27 @@ var grpcCodes = map[string]string{
 }
 
 // retryable reports whether an attempt's outcome calls for another one
-// under the policy, in Envoy's terms (retry_on).
+// under the policy, as the Envoy translation's retry_on does
+// (translate/envoy/retry.go): server-error is Envoy's 5xx, gateway-error
+// its gateway-error and reset, stream-error refused-stream and reset,
+// connection-error connect-failure.
 func retryable(p *ir.RetryPolicy, resp *http.Response, err error) bool {
 	has := func(events []string, e string) bool { return slices.Contains(events, e) }
 	if err != nil {
-		if isConnectFailure(err) {
-			return has(p.TCPEvents, "connection-error") || has(p.HTTPEvents, "server-error") || has(p.HTTPEvents, "gateway-error")
+		// Each of 5xx, gateway-error and reset retries an attempt the
+		// upstream did not answer: a failed connect, a reset or closed
+		// connection, a protocol error, a per-try timeout. No healthy
+		// endpoint is no attempt, and the route timeout ends the request.
+		reset := has(p.HTTPEvents, "server-error") || has(p.HTTPEvents, "gateway-error") || has(p.HTTPEvents, "stream-error")
+		switch {
+		case errors.Is(err, errNoHealthyUpstream):
+			return false
+		case isConnectFailure(err):
+			return reset || has(p.TCPEvents, "connection-error")
+		case errors.Is(err, errPerTryTimeout):
+			return reset
 		}
-		// A reset or refused stream after connecting.
-		return has(p.HTTPEvents, "stream-error") && !isDeadline(err)
+		return reset && !isDeadline(err)
 	}
 	code := resp.StatusCode
 	switch {

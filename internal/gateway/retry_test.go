@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/meshgate/meshgate/internal/gateway/upstream"
 	"github.com/meshgate/meshgate/internal/ir"
 )
 
@@ -222,5 +225,124 @@ func TestClientGoneCancelsUpstream(t *testing.T) {
 			}
 			wait(ended, "the backend's request to end after the client went away")
 		})
+	}
+}
+
+// TestRetryable: which outcomes of an attempt each App Mesh retry event
+// retries, as the Envoy translation's retry_on conditions do (server-error
+// 5xx, gateway-error gateway-error+reset, stream-error refused-stream+reset,
+// connection-error connect-failure).
+func TestRetryable(t *testing.T) {
+	refused := &upstream.ConnectError{Cluster: "c", Err: errors.New("connection refused")}
+	protocol := &upstream.ProtocolError{Err: errors.New("malformed HTTP response")}
+	status := func(code int, grpc string) *http.Response {
+		r := &http.Response{StatusCode: code, Header: http.Header{}}
+		if grpc != "" {
+			r.Header.Set("Grpc-Status", grpc)
+		}
+		return r
+	}
+	type outcome struct {
+		name string
+		resp *http.Response
+		err  error
+	}
+	outcomes := []outcome{
+		{"connect failure", nil, refused},
+		{"reset", nil, io.ErrUnexpectedEOF},
+		{"protocol error", nil, protocol},
+		{"per-try timeout", nil, errPerTryTimeout},
+		{"route timeout", nil, context.DeadlineExceeded},
+		{"no healthy upstream", nil, errNoHealthyUpstream},
+		{"500", status(500, ""), nil},
+		{"503", status(503, ""), nil},
+		{"409", status(409, ""), nil},
+		{"200", status(200, ""), nil},
+		{"grpc unavailable", status(200, "14"), nil},
+	}
+	for _, tc := range []struct {
+		policy ir.RetryPolicy
+		want   []string // the outcomes retried
+	}{
+		{ir.RetryPolicy{HTTPEvents: []string{"server-error"}},
+			[]string{"connect failure", "reset", "protocol error", "per-try timeout", "500", "503"}},
+		{ir.RetryPolicy{HTTPEvents: []string{"gateway-error"}},
+			[]string{"connect failure", "reset", "protocol error", "per-try timeout", "503"}},
+		{ir.RetryPolicy{HTTPEvents: []string{"stream-error"}},
+			[]string{"connect failure", "reset", "protocol error", "per-try timeout"}},
+		{ir.RetryPolicy{HTTPEvents: []string{"client-error"}}, []string{"409"}},
+		{ir.RetryPolicy{TCPEvents: []string{"connection-error"}}, []string{"connect failure"}},
+		{ir.RetryPolicy{GRPCEvents: []string{"unavailable"}}, []string{"grpc unavailable"}},
+		{ir.RetryPolicy{StatusCodes: []uint32{409, 500}}, []string{"500", "409"}},
+		{*defaultRetry(), []string{"connect failure", "reset", "protocol error", "per-try timeout", "503"}},
+	} {
+		for _, o := range outcomes {
+			want := slices.Contains(tc.want, o.name)
+			if got := retryable(&tc.policy, o.resp, o.err); got != want {
+				t.Errorf("policy %+v, %s: retried %v, want %v", tc.policy, o.name, got, want)
+			}
+		}
+	}
+}
+
+// TestRetryPerTryTimeout: an attempt that outlives the per-try timeout is
+// abandoned and retried, as Envoy retries per-try timeouts under 5xx,
+// gateway-error and reset; an attempt cut short by its per-try timeout
+// leaves the route timeout to the request.
+func TestRetryPerTryTimeout(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	addr := serveBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		first := n == 1
+		mu.Unlock()
+		if first {
+			select { // hangs past the per-try timeout
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		io.WriteString(w, "second attempt")
+	}))
+	const perTry = 200 * time.Millisecond
+	cfg := oneBackend(t, ir.HTTP, addr, func(r *ir.Route) {
+		r.Retry = &ir.RetryPolicy{MaxRetries: 2, PerTryTimeout: ir.Duration(perTry), HTTPEvents: []string{"gateway-error"}}
+	})
+	startGateway(t, cfg)
+	start := time.Now()
+	resp, body := get(t, h1Client(t), listenURL(cfg, 0, "/slow"))
+	if resp.StatusCode != http.StatusOK || body != "second attempt" {
+		t.Fatalf("got %d %q, want the second attempt's answer", resp.StatusCode, body)
+	}
+	if d := time.Since(start); d < perTry {
+		t.Errorf("answered after %v, before the per-try timeout of %v", d, perTry)
+	}
+}
+
+// TestRetryReset: a connection the upstream closes without answering is
+// retried under server-error (Envoy's 5xx includes resets).
+func TestRetryReset(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	addr := misbehaving(t, func(c net.Conn) {
+		mu.Lock()
+		n++
+		first := n == 1
+		mu.Unlock()
+		if !first {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nagain")
+		}
+	})
+	cfg := oneBackend(t, ir.HTTP, addr, func(r *ir.Route) {
+		r.Retry = &ir.RetryPolicy{MaxRetries: 1, HTTPEvents: []string{"server-error"}}
+	})
+	startGateway(t, cfg)
+	resp, body := get(t, h1Client(t), listenURL(cfg, 0, "/x"))
+	if resp.StatusCode != http.StatusOK || body != "again" {
+		t.Fatalf("got %d %q, want the retry's 200", resp.StatusCode, body)
 	}
 }
