@@ -143,6 +143,9 @@ func (g *Gateway) forward(w *recorder, r *http.Request, ctx context.Context, ex 
 
 	if err := g.copyResponse(w, res); err != nil {
 		defer res.Body.Close()
+		if errors.Is(context.Cause(ctx), errStreamIdle) {
+			setFlag(ex, accesslog.StreamIdleTimeout)
+		}
 		// Streaming has begun: all that can be done is to abort the
 		// request, as ReverseProxy does (http.ErrAbortHandler).
 		if r.Context().Value(underServerKey{}) == nil {
@@ -465,8 +468,12 @@ func (g *Gateway) switchProtocols(w *recorder, req *http.Request, res *http.Resp
 		return
 	}
 	errc := make(chan error, 1)
-	go copyUpgraded(conn, backConn, errc)
-	go copyUpgraded(backConn, conn, errc)
+	var fromBack, fromClient io.Reader = backConn, conn
+	if ex.idle != nil {
+		fromBack, fromClient = idleReader{backConn, ex.idle}, idleReader{conn, ex.idle}
+	}
+	go copyUpgraded(conn, fromBack, errc)
+	go copyUpgraded(backConn, fromClient, errc)
 	if err := <-errc; err == nil {
 		<-errc
 	}

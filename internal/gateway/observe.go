@@ -17,12 +17,14 @@ type recorder struct {
 	http.ResponseWriter
 	status int
 	bytes  uint64
+	idle   *idleTimer // the route's idle timeout, told of the response's events
 }
 
 func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 || r.status == http.StatusSwitchingProtocols {
 		r.status = code
 	}
+	r.idle.touch()
 	r.ResponseWriter.WriteHeader(code)
 }
 
@@ -32,6 +34,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 	}
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += uint64(n)
+	r.idle.touch()
 	return n, err
 }
 
@@ -50,12 +53,16 @@ func (r *recorder) Flush() { flush(r.ResponseWriter) }
 // countingBody counts request body bytes.
 type countingBody struct {
 	io.ReadCloser
-	n uint64
+	n    uint64
+	idle *idleTimer // the route's idle timeout, told of the body's bytes
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.n += uint64(n)
+	if n > 0 {
+		b.idle.touch()
+	}
 	return n, err
 }
 

@@ -37,6 +37,7 @@ type exchange struct {
 	// when the request does (observe).
 	lastAttemptStart  time.Time
 	lastAttemptStatus int
+	idle              *idleTimer // the route's idle timeout; nil: none
 	retry             *ir.RetryPolicy
 	body              []byte // kept for retries, nil when not retryable
 	attempts          int
@@ -74,12 +75,16 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = &countingBody{ReadCloser: r.Body}
 		r.Body = body
 	}
+	// Observed also when serve aborts a response it began
+	// (http.ErrAbortHandler), as Envoy logs a reset stream.
+	defer func() {
+		var received uint64
+		if body != nil {
+			received = body.n
+		}
+		p.g.observe(p.port, r, &ex.rec, received, ex, start)
+	}()
 	p.serve(&ex.rec, r, ex)
-	var received uint64
-	if body != nil {
-		received = body.n
-	}
-	p.g.observe(p.port, r, &ex.rec, received, ex, start)
 }
 
 func (p *proxy) serve(w *recorder, r *http.Request, ex *exchange) {
@@ -137,12 +142,26 @@ func (p *proxy) serve(w *recorder, r *http.Request, ex *exchange) {
 	ex.cluster, ex.retry = c, d.Route.Retry
 	ctx := r.Context()
 	upgrade := isUpgrade(r)
-	if d.Route.Timeout > 0 && !upgrade {
+	timeout, idle := d.Route.Timeout.D(), d.Route.IdleTimeout.D()
+	if timeout > 0 && !upgrade {
 		// An upgraded connection (websocket) outlives the route timeout,
 		// as in Envoy, where it only bounds the upgrade's response.
 		var cancel context.CancelFunc
-		ctx, cancel = reqctx.WithTimeout(ctx, d.Route.Timeout.D())
+		ctx, cancel = reqctx.WithTimeout(ctx, timeout)
 		defer cancel()
+	}
+	if idle > 0 && (timeout <= 0 || idle < timeout || upgrade) {
+		// An idle timeout no shorter than the route timeout cannot run out
+		// first (App Mesh's defaults: 300 and 15 s): it costs nothing then.
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		ex.idle = startIdle(idle, func() { cancel(errStreamIdle) })
+		defer ex.idle.stop()
+		w.idle = ex.idle
+		if b, ok := r.Body.(*countingBody); ok {
+			b.idle = ex.idle
+		}
 	}
 	if ex.retry != nil && ex.retry.MaxRetries > 0 && !upgrade {
 		if err := ex.keepBody(r); err != nil {
@@ -222,6 +241,12 @@ func errorReply(w http.ResponseWriter, r *http.Request, ctx context.Context, ex 
 		return
 	}
 	switch {
+	case errors.Is(context.Cause(ctx), errStreamIdle):
+		// Envoy: 408 when no response head came before the route's idle
+		// timeout.
+		setFlag(ex, accesslog.StreamIdleTimeout)
+		localReply(w, r, http.StatusRequestTimeout, bodyStreamTimeout)
+		return
 	case errors.Is(ctx.Err(), context.Canceled) && !isDeadline(err):
 		setFlag(ex, accesslog.DownstreamConnectionTermination)
 		return // the client went away; there is no one to answer
