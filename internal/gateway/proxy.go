@@ -259,22 +259,28 @@ func errorReply(w http.ResponseWriter, r *http.Request, ctx context.Context, ex 
 	if !ok { // a cancellation that was not the client's
 		status, body = http.StatusServiceUnavailable, upstream.BodyConnectionTermination
 	}
-	setFlag(ex, replyFlag(err))
+	flag := accesslog.NoHealthyUpstream
+	if !errors.Is(err, errNoHealthyUpstream) {
+		_, flag = failure(err)
+	}
+	setFlag(ex, flag)
 	localReply(w, r, status, body)
 }
 
-// replyFlag is the response flag of the reply upstream.LocalReply gives
-// for err.
-func replyFlag(err error) accesslog.ResponseFlags {
+// failure names a failed attempt's error, the upstream's, as the metrics'
+// reason and Envoy's response flag: a failed connect (UF), a timeout
+// (UT), a response that is not HTTP (UPE), or a connection closed or
+// reset before the response (UC). upstream.LocalReply gives the reply.
+func failure(err error) (metrics.UpstreamError, accesslog.ResponseFlags) {
 	switch {
-	case errors.Is(err, errNoHealthyUpstream):
-		return accesslog.NoHealthyUpstream
 	case isConnectFailure(err):
-		return accesslog.UpstreamConnectionFailure
+		return metrics.ErrConnectFailure, accesslog.UpstreamConnectionFailure
+	case isDeadline(err):
+		return metrics.ErrTimeout, accesslog.UpstreamRequestTimeout
 	case errors.As(err, new(*upstream.ProtocolError)):
-		return accesslog.UpstreamProtocolError
+		return metrics.ErrProtocol, accesslog.UpstreamProtocolError
 	}
-	return accesslog.UpstreamConnectionTermination
+	return metrics.ErrReset, accesslog.UpstreamConnectionTermination
 }
 
 func setFlag(ex *exchange, f accesslog.ResponseFlags) {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/meshgate/meshgate/internal/gateway/accesslog"
 	"github.com/meshgate/meshgate/internal/gateway/metrics"
-	"github.com/meshgate/meshgate/internal/gateway/upstream"
 	"github.com/meshgate/meshgate/internal/ir"
 )
 
@@ -159,18 +158,11 @@ func (ex *exchange) attemptDone(ctx context.Context, start time.Time, resp *http
 // upstreamError is why an attempt failed, in the metrics' terms; ok is
 // false when the client went away, which is not the upstream's failure.
 func upstreamError(ctx context.Context, err error) (reason metrics.UpstreamError, ok bool) {
-	var pe *upstream.ProtocolError
-	switch {
-	case isConnectFailure(err):
-		return metrics.ErrConnectFailure, true
-	case isDeadline(err):
-		return metrics.ErrTimeout, true
-	case errors.Is(ctx.Err(), context.Canceled):
+	if errors.Is(ctx.Err(), context.Canceled) && !isDeadline(err) {
 		return 0, false
-	case errors.As(err, &pe):
-		return metrics.ErrProtocol, true
 	}
-	return metrics.ErrReset, true
+	reason, _ = failure(err)
+	return reason, true
 }
 
 // attempt runs one try with a per-try timeout that covers the wait for the
