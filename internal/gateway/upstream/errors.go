@@ -52,10 +52,10 @@ func (e *ConnectError) Unwrap() error { return e.Err }
 // Is makes errors.Is(err, ErrConnectionFailure) the one test the proxy needs.
 func (e *ConnectError) Is(target error) bool { return target == ErrConnectionFailure }
 
-// ProtocolError is a response the endpoint sent that is not HTTP/1.1 as
-// it must be: a malformed status line or header field, or a header block
-// over the limit (Envoy's upstream protocol error, UPE, answered 502
-// BodyProtocolError).
+// ProtocolError is a response that breaks the protocol: an HTTP/1.1
+// status line or header field that does not parse, a header block over the
+// limit, an upgrade to another protocol than the one asked for (Envoy's
+// upstream protocol error, UPE, answered 502 BodyProtocolError).
 type ProtocolError struct{ Err error }
 
 func (e *ProtocolError) Error() string { return "upstream protocol error: " + e.Err.Error() }
