@@ -20,7 +20,7 @@ import (
 // response when one began. Events keep it alive; an idle timeout no
 // shorter than the route timeout leaves the route timeout to end it.
 func TestRouteIdleTimeout(t *testing.T) {
-	const idle = 250 * time.Millisecond
+	const idle = 400 * time.Millisecond // four times the trickle's gaps
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
 	hang := func(r *http.Request) {
@@ -58,7 +58,7 @@ func TestRouteIdleTimeout(t *testing.T) {
 		{"no head, a longer route timeout", 10 * time.Second, idle, "/hang", 408, bodyStreamTimeout, "SI", false, idle, 5 * time.Second},
 		{"events keep it", 0, idle, "/trickle", 200, "01234567", "-", false, 700 * time.Millisecond, 5 * time.Second},
 		{"cut after the head", 0, idle, "/stall", 200, "part", "SI", true, idle, 5 * time.Second},
-		{"route timeout first", 300 * time.Millisecond, time.Second, "/hang", 504, bodyTimeout, "UT", false, 300 * time.Millisecond, 900 * time.Millisecond},
+		{"route timeout first", 300 * time.Millisecond, time.Second, "/hang", 504, bodyTimeout, "UT", false, 300 * time.Millisecond, 5 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "access.log")
@@ -94,7 +94,7 @@ func TestRouteIdleTimeout(t *testing.T) {
 // either way, and closes once none has for the route's idle timeout, as
 // Envoy's idle timeout closes an idle websocket (App Mesh's 300 s default).
 func TestWebsocketIdleTimeout(t *testing.T) {
-	const idle = 300 * time.Millisecond
+	const idle = 500 * time.Millisecond // five times the messages' gaps
 	be := startEcho(t, "backend")
 	cfg := oneBackend(t, ir.HTTP, be.Addr, func(r *ir.Route) { r.IdleTimeout = ir.Duration(idle) })
 	startGateway(t, cfg)
@@ -111,6 +111,9 @@ func TestWebsocketIdleTimeout(t *testing.T) {
 	}
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	for i := range 8 { // 800 ms of messages every 100 ms: past the idle timeout, never idle
+		if i > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
 		msg := fmt.Sprintf("message %d", i)
 		if _, err := io.WriteString(conn, msg); err != nil {
 			t.Fatalf("write %d: %v", i, err)
@@ -119,9 +122,8 @@ func TestWebsocketIdleTimeout(t *testing.T) {
 		if _, err := io.ReadFull(br, buf); err != nil || string(buf) != msg {
 			t.Fatalf("echo %d: %q, %v", i, buf, err)
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	start := time.Now()
+	start := time.Now() // the last event
 	if n, err := br.Read(make([]byte, 1)); err == nil {
 		t.Fatalf("read %d bytes from an idle connection, want it closed", n)
 	}
