@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -259,4 +260,42 @@ func doReq(t *testing.T, c *http.Client, req *http.Request) (*http.Response, str
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp, string(b)
+}
+
+// TestUpstreamServiceTime: a response from upstream carries
+// x-envoy-upstream-service-time, the milliseconds from the request to the
+// upstream's answer (replacing one the upstream sent), as Envoy's router
+// sets it; the access log's REQUEST_DURATION is 0 for a request without a
+// body, RESPONSE_DURATION the time to the upstream's answer, and
+// %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% (App Mesh's default format) the
+// header.
+func TestUpstreamServiceTime(t *testing.T) {
+	const delay = 60 * time.Millisecond
+	addr := serveBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(delay)
+		w.Header().Set("X-Envoy-Upstream-Service-Time", "9999")
+		io.WriteString(w, "ok")
+	}))
+	path := filepath.Join(t.TempDir(), "access.log")
+	cfg := oneBackend(t, ir.HTTP, addr, nil)
+	cfg.AccessLog = &ir.AccessLog{Path: path,
+		Text: "%REQUEST_DURATION% %RESPONSE_DURATION% %DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%\n"}
+	startGateway(t, cfg)
+	start := time.Now()
+	resp, body := get(t, h1Client(t), listenURL(cfg, 0, "/slow"))
+	took := time.Since(start).Milliseconds()
+	st, err := strconv.ParseInt(resp.Header.Get("X-Envoy-Upstream-Service-Time"), 10, 64)
+	if resp.StatusCode != http.StatusOK || body != "ok" || err != nil || st < delay.Milliseconds() || st > took {
+		t.Fatalf("got %d %q, x-envoy-upstream-service-time %q: want 200 and %d to %d ms",
+			resp.StatusCode, body, resp.Header.Get("X-Envoy-Upstream-Service-Time"), delay.Milliseconds(), took)
+	}
+	var reqD, respD, d, header int64
+	line := logLines(t, path, 1)[0]
+	if _, err := fmt.Sscanf(line, "%d %d %d %d", &reqD, &respD, &d, &header); err != nil {
+		t.Fatalf("access log %q: %v", line, err)
+	}
+	if reqD != 0 || respD < delay.Milliseconds() || d < respD || header != st {
+		t.Errorf("access log %q: want REQUEST_DURATION 0, RESPONSE_DURATION at least %d, DURATION at least that, the header %d",
+			line, delay.Milliseconds(), st)
+	}
 }

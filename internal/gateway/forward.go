@@ -10,6 +10,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -129,6 +130,10 @@ func (g *Gateway) forward(w *recorder, r *http.Request, ctx context.Context, ex 
 		}
 	}
 	h := w.Header()
+	// As Envoy's router: the time from the request to the upstream's
+	// answer, retries included, replacing any the upstream sent.
+	ex.serviceTime[0] = strconv.FormatInt(ex.responseStart.Sub(ex.firstAttemptStart).Milliseconds(), 10)
+	h["X-Envoy-Upstream-Service-Time"] = ex.serviceTime[:]
 	// The "Trailer" header isn't in the Transport's response: announce
 	// the trailers the upstream announced.
 	announced := len(res.Trailer)

@@ -54,6 +54,7 @@ func (r *recorder) Flush() { flush(r.ResponseWriter) }
 type countingBody struct {
 	io.ReadCloser
 	n    uint64
+	end  time.Time  // when the body's end was read
 	idle *idleTimer // the route's idle timeout, told of the body's bytes
 }
 
@@ -63,11 +64,15 @@ func (b *countingBody) Read(p []byte) (int, error) {
 	if n > 0 {
 		b.idle.touch()
 	}
+	if err == io.EOF && b.end.IsZero() {
+		b.end = time.Now()
+	}
 	return n, err
 }
 
 // observe records a finished request in the metrics and the access log.
-func (g *Gateway) observe(port uint32, r *http.Request, rec *recorder, received uint64, ex *exchange, start time.Time) {
+// body is the request's body (nil: none).
+func (g *Gateway) observe(r *http.Request, rec *recorder, body *countingBody, ex *exchange, start time.Time) {
 	st := ex.st
 	if st == nil {
 		return
@@ -112,10 +117,19 @@ func (g *Gateway) observe(port uint32, r *http.Request, rec *recorder, received 
 	if st.accessFormat == nil || st.accessLog == nil {
 		return
 	}
-	e := accesslog.Entry{StartTime: start, EndTime: end, RequestEnd: end, ResponseCode: status,
-		ResponseHeader: rec.Header(), ResponseFlags: ex.flags, BytesReceived: received, BytesSent: rec.bytes,
-		RouteName: ex.decision.GatewayRoute, UpstreamCluster: ex.decision.Cluster, UpstreamHost: ex.upstream,
-		UpstreamAttempts: uint32(ex.attempts)}
+	// The request ended with its head, or when its body's end was read;
+	// a body not read to its end, with the exchange.
+	requestEnd, received := start, uint64(0)
+	if body != nil {
+		requestEnd, received = body.end, body.n
+		if requestEnd.IsZero() {
+			requestEnd = end
+		}
+	}
+	e := accesslog.Entry{StartTime: start, EndTime: end, RequestEnd: requestEnd, UpstreamResponseStart: ex.responseStart,
+		ResponseCode: status, ResponseHeader: rec.Header(), ResponseFlags: ex.flags, BytesReceived: received,
+		BytesSent: rec.bytes, RouteName: ex.decision.GatewayRoute, UpstreamCluster: ex.decision.Cluster,
+		UpstreamHost: ex.upstream, UpstreamAttempts: uint32(ex.attempts)}
 	e.SetRequest(r)
 	if out := ex.out; out != nil {
 		// Envoy logs the request as its filters left it: rewritten path and

@@ -37,6 +37,12 @@ type exchange struct {
 	// when the request does (observe).
 	lastAttemptStart  time.Time
 	lastAttemptStatus int
+	// When the first attempt started and when the head of the response
+	// passed on arrived: x-envoy-upstream-service-time and the access
+	// log's RESPONSE_DURATION.
+	firstAttemptStart time.Time
+	responseStart     time.Time
+	serviceTime       [1]string  // the header's value
 	idle              *idleTimer // the route's idle timeout; nil: none
 	retry             *ir.RetryPolicy
 	body              []byte // kept for retries, nil when not retryable
@@ -77,13 +83,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Observed also when serve aborts a response it began
 	// (http.ErrAbortHandler), as Envoy logs a reset stream.
-	defer func() {
-		var received uint64
-		if body != nil {
-			received = body.n
-		}
-		p.g.observe(p.port, r, &ex.rec, received, ex, start)
-	}()
+	defer func() { p.g.observe(r, &ex.rec, body, ex, start) }()
 	p.serve(&ex.rec, r, ex)
 }
 

@@ -113,6 +113,9 @@ func (ex *exchange) roundTrip(ctx context.Context, req *http.Request) (*http.Res
 		ex.attempts = n + 1
 		ex.clusterMetrics.RequestStarted()
 		start := time.Now()
+		if n == 0 {
+			ex.firstAttemptStart = start
+		}
 		resp, err := attempt(ctx, ex.cluster, try, perTry)
 		ex.upstream = req.URL.Host // the endpoint the cluster chose
 		last := n >= max || ctx.Err() != nil || !retryable(ex.retry, resp, err)
@@ -150,6 +153,7 @@ func (ex *exchange) attemptDone(ctx context.Context, start time.Time, resp *http
 		}
 	case last:
 		ex.lastAttemptStart, ex.lastAttemptStatus = start, resp.StatusCode
+		ex.responseStart = time.Now()
 	default:
 		cm.RequestDone(resp.StatusCode, time.Since(start))
 	}
