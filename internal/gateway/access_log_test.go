@@ -268,10 +268,11 @@ func doReq(t *testing.T, c *http.Client, req *http.Request) (*http.Response, str
 // sets it; the access log's REQUEST_DURATION is 0 for a request without a
 // body, RESPONSE_DURATION the time to the upstream's answer, and
 // %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% (App Mesh's default format) the
-// header.
+// header. With a body, REQUEST_DURATION runs to the body's end.
 func TestUpstreamServiceTime(t *testing.T) {
 	const delay = 60 * time.Millisecond
 	addr := serveBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // the answer comes delay after the request's end
 		time.Sleep(delay)
 		w.Header().Set("X-Envoy-Upstream-Service-Time", "9999")
 		io.WriteString(w, "ok")
@@ -297,5 +298,24 @@ func TestUpstreamServiceTime(t *testing.T) {
 	if reqD != 0 || respD < delay.Milliseconds() || d < respD || header != st {
 		t.Errorf("access log %q: want REQUEST_DURATION 0, RESPONSE_DURATION at least %d, DURATION at least that, the header %d",
 			line, delay.Milliseconds(), st)
+	}
+
+	// A body that takes its time: REQUEST_DURATION runs to its end.
+	pr, pw := io.Pipe()
+	go func() {
+		io.WriteString(pw, "first part, ")
+		time.Sleep(delay)
+		io.WriteString(pw, "and the rest")
+		pw.Close()
+	}()
+	resp, err = h1Client(t).Post(listenURL(cfg, 0, "/slow"), "text/plain", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	line = logLines(t, path, 2)[1]
+	if _, err := fmt.Sscanf(line, "%d %d %d %d", &reqD, &respD, &d, &header); err != nil || reqD < delay.Milliseconds() || d < reqD+delay.Milliseconds()/2 {
+		t.Errorf("access log %q (%v): want REQUEST_DURATION at least %d, and DURATION %d more", line, err, delay.Milliseconds(), delay.Milliseconds())
 	}
 }

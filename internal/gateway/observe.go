@@ -121,8 +121,11 @@ func (g *Gateway) observe(r *http.Request, rec *recorder, body *countingBody, ex
 	// a body not read to its end, with the exchange.
 	requestEnd, received := start, uint64(0)
 	if body != nil {
-		requestEnd, received = body.end, body.n
-		if requestEnd.IsZero() {
+		received = body.n
+		switch {
+		case !body.end.IsZero():
+			requestEnd = body.end
+		case r.ContentLength != 0:
 			requestEnd = end
 		}
 	}
