@@ -134,11 +134,10 @@ func (p *pool) put(u *upstreamConn) {
 // edge sets itself.
 func dropped(name []byte) bool {
 	switch string(name) {
-	case "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-		"host", "forwarded", "x-request-id":
+	case "host", "forwarded", "x-request-id":
 		return true
 	}
-	return bytes.HasPrefix(name, []byte("x-forwarded-")) || bytes.HasPrefix(name, []byte("x-envoy-"))
+	return hopByHop(name) || bytes.HasPrefix(name, []byte("x-forwarded-")) || bytes.HasPrefix(name, []byte("x-envoy-"))
 }
 
 // hopByHop reports whether a response field is hop-by-hop (lower-case).
@@ -290,27 +289,34 @@ func (w *work) exchange(out, lower []byte) (status int, _ []byte) {
 	if err != nil {
 		return 0, out
 	}
-	if _, err := u.c.Write(out); err != nil {
+	status, out, keep := u.roundTrip(out, lower)
+	if status != 0 && keep {
+		w.pool.put(u)
+	} else {
 		u.c.Close()
-		return 0, out
+	}
+	return status, out
+}
+
+// roundTrip writes the request head in out and reads the response into
+// out; keep is false when the connection cannot carry another request.
+func (u *upstreamConn) roundTrip(out, lower []byte) (status int, _ []byte, keep bool) {
+	if _, err := u.c.Write(out); err != nil {
+		return 0, out, false
 	}
 	if yield {
 		runtime.Gosched()
 	}
 	rh, err := readHead(u.br)
 	if err != nil {
-		u.c.Close()
-		return 0, out
+		return 0, out, false
 	}
 	line, rest, _ := bytes.Cut(rh, []byte("\r\n"))
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
-		u.c.Close()
-		return 0, out
+		return 0, out, false
 	}
-	status, err = strconv.Atoi(string(line[9:12]))
-	if err != nil {
-		u.c.Close()
-		return 0, out
+	if status, err = strconv.Atoi(string(line[9:12])); err != nil {
+		return 0, out, false
 	}
 	out = append(out[:0], line...)
 	out = append(out, "\r\n"...)
@@ -320,14 +326,12 @@ func (w *work) exchange(out, lower []byte) (status int, _ []byte) {
 		f, rest, _ = bytes.Cut(rest, []byte("\r\n"))
 		name, value, ok := field(f, lower)
 		if !ok {
-			u.c.Close()
-			return 0, out
+			return 0, out, false
 		}
 		switch string(name) {
 		case "content-length":
 			if n, err = strconv.Atoi(string(value)); err != nil {
-				u.c.Close()
-				return 0, out
+				return 0, out, false
 			}
 		case "connection":
 			keep = !strings.EqualFold(string(value), "close")
@@ -340,19 +344,12 @@ func (w *work) exchange(out, lower []byte) (status int, _ []byte) {
 	}
 	out = append(out, "\r\n"...)
 	if n < 0 {
-		u.c.Close()
-		return 0, out // the floor reads bodies of known length only
+		return 0, out, false // the floor reads bodies of known length only
 	}
 	h := len(out)
 	out = slices.Grow(out, n)[:h+n]
 	if _, err := io.ReadFull(u.br, out[h:]); err != nil {
-		u.c.Close()
-		return 0, out
+		return 0, out, false
 	}
-	if keep {
-		w.pool.put(u)
-	} else {
-		u.c.Close()
-	}
-	return status, out
+	return status, out, keep
 }

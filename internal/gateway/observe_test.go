@@ -59,12 +59,7 @@ func TestObserveMetrics(t *testing.T) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+path, nil)
 		req.Host = host
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != want {
+		if resp, _ := doReq(t, client, req); resp.StatusCode != want {
 			t.Fatalf("%s%s: status %d, want %d", host, path, resp.StatusCode, want)
 		}
 	}
