@@ -269,8 +269,9 @@ func errorReply(w http.ResponseWriter, r *http.Request, ctx context.Context, ex 
 
 // failure names a failed attempt's error, the upstream's, as the metrics'
 // reason and Envoy's response flag: a failed connect (UF), a timeout
-// (UT), a response that is not HTTP (UPE), or a connection closed or
-// reset before the response (UC). upstream.LocalReply gives the reply.
+// (UT), a response that is not HTTP (UPE), an HTTP/2 stream the upstream
+// reset (UR), or a connection closed or reset before the response (UC).
+// upstream.LocalReply gives the reply.
 func failure(err error) (metrics.UpstreamError, accesslog.ResponseFlags) {
 	switch {
 	case isConnectFailure(err):
@@ -279,6 +280,8 @@ func failure(err error) (metrics.UpstreamError, accesslog.ResponseFlags) {
 		return metrics.ErrTimeout, accesslog.UpstreamRequestTimeout
 	case errors.As(err, new(*upstream.ProtocolError)):
 		return metrics.ErrProtocol, accesslog.UpstreamProtocolError
+	case errors.As(err, new(*upstream.RemoteResetError)):
+		return metrics.ErrReset, accesslog.UpstreamRemoteReset
 	}
 	return metrics.ErrReset, accesslog.UpstreamConnectionTermination
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"net"
@@ -9,8 +10,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"golang.org/x/net/http2"
+
 	"github.com/meshgate/meshgate/internal/gateway/upstream"
 	"github.com/meshgate/meshgate/internal/ir"
+	"github.com/meshgate/meshgate/internal/testutil/rawh2"
 )
 
 // misbehaving is a backend that reads each request's head and then does
@@ -43,29 +47,40 @@ func misbehaving(t *testing.T, act func(c net.Conn)) string {
 // response is answered as Envoy answers it, status, text and response
 // flag: a refused connection 503 "connection failure" (UF); a connection
 // closed without an answer 503 "connection termination" (UC); an answer
-// that is not HTTP 502 "protocol error" (UPE), as Envoy since 1.18.
+// that is not HTTP 502 "protocol error" (UPE), as Envoy since 1.18; an
+// HTTP/2 stream the upstream reset 503 "remote reset" (UR).
 func TestUpstreamFailureReplies(t *testing.T) {
+	h2Reset := func(fr *http2.Framer, _ net.Conn, id uint32) { fr.WriteRSTStream(id, http2.ErrCodeInternal) }
+	h2BadField := func(fr *http2.Framer, _ net.Conn, id uint32) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: rawh2.Fields(":status", "200", "Bad Name", "x"),
+			EndHeaders: true, EndStream: true})
+	}
 	for _, tc := range []struct {
 		name    string
+		proto   ir.Protocol // the cluster's; HTTP when empty
 		backend func(t *testing.T) string
 		status  int
 		body    string
 		flag    string
 	}{
-		{"refused", func(t *testing.T) string { return fmt.Sprintf("127.0.0.1:%d", freePort(t)) },
+		{"refused", "", func(t *testing.T) string { return fmt.Sprintf("127.0.0.1:%d", freePort(t)) },
 			http.StatusServiceUnavailable, upstream.BodyConnectionFailure, "UF"},
-		{"closed", func(t *testing.T) string { return misbehaving(t, func(net.Conn) {}) },
+		{"closed", "", func(t *testing.T) string { return misbehaving(t, func(net.Conn) {}) },
 			http.StatusServiceUnavailable, upstream.BodyConnectionTermination, "UC"},
-		{"not HTTP", func(t *testing.T) string {
+		{"not HTTP", "", func(t *testing.T) string {
 			return misbehaving(t, func(c net.Conn) { io.WriteString(c, "SSH-2.0-OpenSSH_9.2\r\n\r\n") })
 		}, http.StatusBadGateway, upstream.BodyProtocolError, "UPE"},
-		{"malformed field", func(t *testing.T) string {
+		{"malformed field", "", func(t *testing.T) string {
 			return misbehaving(t, func(c net.Conn) { io.WriteString(c, "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n") })
 		}, http.StatusBadGateway, upstream.BodyProtocolError, "UPE"},
+		{"HTTP/2 stream reset", ir.HTTP2, func(t *testing.T) string { return rawh2.Start(t, "127.0.0.1:0", h2Reset) },
+			http.StatusServiceUnavailable, upstream.BodyRemoteReset, "UR"},
+		{"HTTP/2 invalid field", ir.HTTP2, func(t *testing.T) string { return rawh2.Start(t, "127.0.0.1:0", h2BadField) },
+			http.StatusBadGateway, upstream.BodyProtocolError, "UPE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "access.log")
-			cfg := oneBackend(t, ir.HTTP, tc.backend(t), func(r *ir.Route) { r.Retry = nil })
+			cfg := oneBackend(t, cmp.Or(tc.proto, ir.HTTP), tc.backend(t), func(r *ir.Route) { r.Retry = nil })
 			cfg.AccessLog = &ir.AccessLog{Path: path, Text: "%RESPONSE_CODE% %RESPONSE_FLAGS%\n"}
 			startGateway(t, cfg)
 			resp, body := get(t, h1Client(t), listenURL(cfg, 0, "/x"))

@@ -15,6 +15,7 @@ const (
 	BodyConnectionFailure     = "upstream connect error or disconnect/reset before headers. reset reason: connection failure"
 	BodyConnectionTermination = "upstream connect error or disconnect/reset before headers. reset reason: connection termination"
 	BodyProtocolError         = "upstream connect error or disconnect/reset before headers. reset reason: protocol error"
+	BodyRemoteReset           = "upstream connect error or disconnect/reset before headers. reset reason: remote reset"
 )
 
 var (
@@ -61,6 +62,14 @@ type ProtocolError struct{ Err error }
 func (e *ProtocolError) Error() string { return "upstream protocol error: " + e.Err.Error() }
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
+// RemoteResetError is an HTTP/2 stream the upstream reset (RST_STREAM)
+// before its response head: Envoy's remote reset, UR, answered 503
+// BodyRemoteReset.
+type RemoteResetError struct{ Err error }
+
+func (e *RemoteResetError) Error() string { return "upstream reset the stream: " + e.Err.Error() }
+func (e *RemoteResetError) Unwrap() error { return e.Err }
+
 // ConfigError is a cluster this package cannot serve as configured, such
 // as TLS material named by SDS when no SDS provider is set. Every request to
 // the cluster fails with it. It counts as a connection failure because that
@@ -93,6 +102,8 @@ func LocalReply(err error) (status int, body string, ok bool) {
 		return 503, BodyConnectionFailure, true
 	case errors.As(err, new(*ProtocolError)):
 		return http.StatusBadGateway, BodyProtocolError, true
+	case errors.As(err, new(*RemoteResetError)):
+		return http.StatusServiceUnavailable, BodyRemoteReset, true
 	default:
 		// Connected, then the upstream went away before sending headers.
 		return 503, BodyConnectionTermination, true

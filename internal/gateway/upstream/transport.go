@@ -88,7 +88,11 @@ func (t traced) RoundTrip(req *http.Request) (*http.Response, error) {
 			req = req.WithContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{Got1xxResponse: inf.Got1xx}))
 		}
 	}
-	return t.Transport.RoundTrip(req)
+	resp, err := t.Transport.RoundTrip(req)
+	if err != nil {
+		return nil, h2Error(err)
+	}
+	return resp, nil
 }
 
 // newProbeTransport is a health-check pool for one endpoint: separate from
