@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -146,15 +147,13 @@ func (g *Gateway) forward(w *recorder, r *http.Request, ctx context.Context, ex 
 	}
 	w.WriteHeader(res.StatusCode)
 
-	if err := g.copyResponse(w, res); err != nil {
+	if readErr, writeErr := g.copyResponse(w, res); readErr != nil || writeErr != nil {
 		defer res.Body.Close()
-		if errors.Is(context.Cause(ctx), errStreamIdle) {
-			setFlag(ex, accesslog.StreamIdleTimeout)
-		}
+		ex.responseCut(ctx, readErr)
 		// Streaming has begun: all that can be done is to abort the
 		// request, as ReverseProxy does (http.ErrAbortHandler).
 		if r.Context().Value(underServerKey{}) == nil {
-			g.errorLog.Printf("suppressing panic for copyResponse error in test; copy error: %v", err)
+			g.errorLog.Printf("suppressing panic for copyResponse error in test; copy error: %v", cmp.Or(readErr, writeErr))
 			return
 		}
 		panic(http.ErrAbortHandler)
@@ -383,7 +382,9 @@ func isEventStream(h http.Header) bool {
 // sends it (with the headers, in one write for a small response). Bodies
 // of unknown length and event streams have their headers flushed before
 // the first read, and every write flushed.
-func (g *Gateway) copyResponse(w *recorder, res *http.Response) error {
+//
+// readErr is the upstream's failure, writeErr the client's.
+func (g *Gateway) copyResponse(w *recorder, res *http.Response) (readErr, writeErr error) {
 	known := res.ContentLength
 	stream := known < 0 || isEventStream(res.Header)
 	if stream {
@@ -404,10 +405,10 @@ func (g *Gateway) copyResponse(w *recorder, res *http.Response) error {
 				written += int64(nw)
 			}
 			if werr != nil {
-				return werr
+				return nil, werr
 			}
 			if nr != nw {
-				return io.ErrShortWrite
+				return nil, io.ErrShortWrite
 			}
 			if stream || rerr != io.EOF && written != known {
 				flush(w.ResponseWriter)
@@ -417,7 +418,27 @@ func (g *Gateway) copyResponse(w *recorder, res *http.Response) error {
 			if rerr == io.EOF {
 				rerr = nil
 			}
-			return rerr
+			return rerr, nil
+		}
+	}
+}
+
+// responseCut accounts for a response that ended before its end, as
+// Envoy sets its flags after a response began too: the route's idle
+// timeout (SI), the client gone (DC: a failed write, or its going
+// cancelling the upstream read), or the upstream's failure, counted in
+// the cluster's errors by its reason (UC, UR, UT, UPE).
+func (ex *exchange) responseCut(ctx context.Context, upstreamErr error) {
+	switch {
+	case errors.Is(context.Cause(ctx), errStreamIdle):
+		setFlag(ex, accesslog.StreamIdleTimeout)
+	case upstreamErr == nil || clientGone(ctx, upstreamErr):
+		setFlag(ex, accesslog.DownstreamConnectionTermination)
+	default:
+		reason, flag := failure(upstreamErr)
+		setFlag(ex, flag)
+		if cm := ex.clusterMetrics; cm != nil {
+			cm.Error(reason)
 		}
 	}
 }

@@ -247,7 +247,7 @@ func errorReply(w http.ResponseWriter, r *http.Request, ctx context.Context, ex 
 		setFlag(ex, accesslog.StreamIdleTimeout)
 		localReply(w, r, http.StatusRequestTimeout, bodyStreamTimeout)
 		return
-	case errors.Is(ctx.Err(), context.Canceled) && !isDeadline(err):
+	case clientGone(ctx, err):
 		setFlag(ex, accesslog.DownstreamConnectionTermination)
 		return // the client went away; there is no one to answer
 	case isDeadline(err):

@@ -162,11 +162,18 @@ func (ex *exchange) attemptDone(ctx context.Context, start time.Time, resp *http
 // upstreamError is why an attempt failed, in the metrics' terms; ok is
 // false when the client went away, which is not the upstream's failure.
 func upstreamError(ctx context.Context, err error) (reason metrics.UpstreamError, ok bool) {
-	if errors.Is(ctx.Err(), context.Canceled) && !isDeadline(err) {
+	if clientGone(ctx, err) {
 		return 0, false
 	}
 	reason, _ = failure(err)
 	return reason, true
+}
+
+// clientGone reports whether err, an upstream exchange's under ctx, is
+// the client's going away (ctx cancelled) rather than the upstream's
+// failure or a timeout.
+func clientGone(ctx context.Context, err error) bool {
+	return errors.Is(ctx.Err(), context.Canceled) && !isDeadline(err)
 }
 
 // attempt runs one try with a per-try timeout that covers the wait for the

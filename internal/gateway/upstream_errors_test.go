@@ -9,12 +9,16 @@ import (
 	"net/http"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/net/http2"
 
+	"github.com/meshgate/meshgate/internal/gateway/metrics"
 	"github.com/meshgate/meshgate/internal/gateway/upstream"
 	"github.com/meshgate/meshgate/internal/ir"
 	"github.com/meshgate/meshgate/internal/testutil/rawh2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // misbehaving is a backend that reads each request's head and then does
@@ -89,6 +93,83 @@ func TestUpstreamFailureReplies(t *testing.T) {
 			}
 			if line := logLines(t, path, 1)[0]; line != fmt.Sprintf("%d %s", tc.status, tc.flag) {
 				t.Errorf("access log %q, want %d %s", line, tc.status, tc.flag)
+			}
+		})
+	}
+}
+
+// TestResponseCut: a response that ends before its end is logged with
+// Envoy's flag for why, and an upstream's failure counts in the
+// cluster's errors: the upstream closing the connection (UC) or
+// resetting an HTTP/2 stream (UR) in the middle of the body, the route
+// timeout running out during it (UT), the client going away (DC).
+func TestResponseCut(t *testing.T) {
+	const partial = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"
+	// stall sends a head and part of the body, then waits for the
+	// gateway to close the connection.
+	stall := func(c net.Conn) { io.WriteString(c, partial); io.Copy(io.Discard, c) }
+	h2Reset := func(fr *http2.Framer, _ net.Conn, id uint32) {
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: rawh2.Fields(":status", "200", "content-length", "100"),
+			EndHeaders: true})
+		fr.WriteData(id, false, []byte("0123456789"))
+		fr.WriteRSTStream(id, http2.ErrCodeInternal)
+	}
+	for _, tc := range []struct {
+		name    string
+		proto   ir.Protocol
+		backend func(t *testing.T) string
+		timeout time.Duration // the route's; none when 0
+		leave   bool          // the client goes once the head arrived
+		flag    string
+		reason  string // the cluster's error reason; none when empty
+	}{
+		{"upstream closed", ir.HTTP, func(t *testing.T) string {
+			return misbehaving(t, func(c net.Conn) { io.WriteString(c, partial) })
+		}, 0, false, "UC", "reset"},
+		{"HTTP/2 stream reset", ir.HTTP2, func(t *testing.T) string { return rawh2.Start(t, "127.0.0.1:0", h2Reset) },
+			0, false, "UR", "reset"},
+		{"route timeout", ir.HTTP, func(t *testing.T) string { return misbehaving(t, stall) },
+			300 * time.Millisecond, false, "UT", "timeout"},
+		{"client gone", ir.HTTP, func(t *testing.T) string { return misbehaving(t, stall) }, 0, true, "DC", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "access.log")
+			cfg := oneBackend(t, tc.proto, tc.backend(t), func(r *ir.Route) {
+				r.Retry = nil
+				r.Timeout = ir.Duration(tc.timeout)
+			})
+			cfg.AccessLog = &ir.AccessLog{Path: path, Text: "%RESPONSE_CODE% %RESPONSE_FLAGS%\n"}
+			reg := prometheus.NewRegistry()
+			m, err := metrics.New(reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, addr := startGatewayOpts(t, Options{Metrics: m}, cfg)
+			resp, err := h1Client(t).Get("http://" + addr + "/x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if tc.leave {
+				resp.Body.Close() // before the body's end: the client closes the connection
+			} else {
+				b, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err == nil {
+					t.Fatalf("the whole body (%q) with no error", b)
+				}
+			}
+			if line := logLines(t, path, 1)[0]; line != "200 "+tc.flag {
+				t.Errorf("access log %q, want 200 %s", line, tc.flag)
+			}
+			admin := g.AdminHandler(nil, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+			errs := `cluster_upstream_errors_total{cluster="` + cfg.Clusters[0].Name + `",reason="`
+			if tc.reason == "" {
+				checkSeries(t, admin, map[string]string{errs + `reset"}`: "0", errs + `timeout"}`: "0"})
+			} else {
+				checkSeries(t, admin, map[string]string{errs + tc.reason + `"}`: "1"})
 			}
 		})
 	}

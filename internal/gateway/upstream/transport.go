@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"crypto/tls"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -92,7 +93,22 @@ func (t traced) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, h2Error(err)
 	}
+	if resp.Body != http.NoBody {
+		resp.Body = h2Body{resp.Body}
+	}
 	return resp, nil
+}
+
+// h2Body classifies the errors of an HTTP/2 response's body, as a reset
+// after the response began (h2Error).
+type h2Body struct{ io.ReadCloser }
+
+func (b h2Body) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		err = h2Error(err)
+	}
+	return n, err
 }
 
 // newProbeTransport is a health-check pool for one endpoint: separate from
