@@ -340,3 +340,26 @@ func TestRemoveHopByHopHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestServerFieldPassedOn: the upstream's Server field reaches the
+// client unchanged, over HTTP/1.1 and h2c, and the gateway adds none
+// (docs/routing.md: unlike Envoy's "server: envoy").
+func TestServerFieldPassedOn(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := r.URL.Query().Get("server"); v != "" {
+			w.Header().Set("Server", v)
+		}
+	}))
+	t.Cleanup(backend.Close)
+	cfg := oneBackend(t, ir.HTTP, backend.Listener.Addr().String(), nil)
+	cfg.Listeners[0].Protocol = ir.HTTP2 // HTTP/1.1 and h2c
+	startGateway(t, cfg)
+	for name, c := range map[string]*http.Client{"HTTP/1.1": h1Client(t), "h2c": h2cClient(t)} {
+		for _, want := range []string{"backend/1.0", ""} {
+			resp, _ := get(t, c, listenURL(cfg, 0, "/x?server="+want))
+			if got := resp.Header.Values("Server"); want == "" && len(got) != 0 || want != "" && (len(got) != 1 || got[0] != want) {
+				t.Errorf("%s: Server %q, want %q", name, got, want)
+			}
+		}
+	}
+}
