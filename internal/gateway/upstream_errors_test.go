@@ -11,14 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/net/http2"
 
 	"github.com/meshgate/meshgate/internal/gateway/metrics"
 	"github.com/meshgate/meshgate/internal/gateway/upstream"
 	"github.com/meshgate/meshgate/internal/ir"
 	"github.com/meshgate/meshgate/internal/testutil/rawh2"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // misbehaving is a backend that reads each request's head and then does

@@ -55,16 +55,17 @@ func (e *ConnectError) Is(target error) bool { return target == ErrConnectionFai
 
 // ProtocolError is a response that breaks the protocol: an HTTP/1.1
 // status line or header field that does not parse, a header block over the
-// limit, an upgrade to another protocol than the one asked for (Envoy's
+// limit, an upgrade to another protocol than the one asked for; over
+// HTTP/2 an invalid field, no :status, a frame out of place (Envoy's
 // upstream protocol error, UPE, answered 502 BodyProtocolError).
 type ProtocolError struct{ Err error }
 
 func (e *ProtocolError) Error() string { return "upstream protocol error: " + e.Err.Error() }
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
-// RemoteResetError is an HTTP/2 stream the upstream reset (RST_STREAM)
-// before its response head: Envoy's remote reset, UR, answered 503
-// BodyRemoteReset.
+// RemoteResetError is an HTTP/2 stream the upstream reset (RST_STREAM):
+// Envoy's remote reset, UR. Before a response head it is answered 503
+// BodyRemoteReset; after, the response is cut.
 type RemoteResetError struct{ Err error }
 
 func (e *RemoteResetError) Error() string { return "upstream reset the stream: " + e.Err.Error() }
