@@ -15,7 +15,8 @@ import (
 )
 
 // TestH2Errors: a failed attempt on an HTTP/2 cluster is classified from
-// what net/http's HTTP/2 client returns (h2Error), so each case runs
+// what net/http's HTTP/2 client returns (h2Error), or found malformed
+// after it (a connection-specific field), so each case runs
 // against a real upstream misbehaving frame by frame. A Go release that
 // changes those errors' texts fails here.
 func TestH2Errors(t *testing.T) {
@@ -37,6 +38,8 @@ func TestH2Errors(t *testing.T) {
 		{"reset cancel", reset(http2.ErrCodeCancel), http.StatusServiceUnavailable, BodyRemoteReset},
 		{"invalid field name", headers(":status", "200", "Bad Name", "x"), http.StatusBadGateway, BodyProtocolError},
 		{"no :status", headers("x", "y"), http.StatusBadGateway, BodyProtocolError},
+		{"a connection-specific field", headers(":status", "200", "connection", "close"), http.StatusBadGateway, BodyProtocolError},
+		{"transfer-encoding", headers(":status", "200", "transfer-encoding", "chunked"), http.StatusBadGateway, BodyProtocolError},
 		{"DATA on an idle stream", func(fr *http2.Framer, _ net.Conn, id uint32) { fr.WriteData(id+2, true, []byte("x")) },
 			http.StatusBadGateway, BodyProtocolError},
 		{"an HTTP/1.1 answer", func(_ *http2.Framer, c net.Conn, _ uint32) { io.WriteString(c, "HTTP/1.1 200 OK\r\n\r\n") },

@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -93,10 +94,27 @@ func (t traced) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, h2Error(err)
 	}
+	if k := connectionSpecific(resp.Header); k != "" {
+		// Malformed (RFC 9113 §8.2.2), which net/http's client lets
+		// through; Envoy resets the stream: a protocol error.
+		resp.Body.Close()
+		return nil, &ProtocolError{Err: fmt.Errorf("HTTP/2 response with the connection-specific field %q", k)}
+	}
 	if resp.Body != http.NoBody {
 		resp.Body = h2Body{resp.Body}
 	}
 	return resp, nil
+}
+
+// connectionSpecific is the first field of h that an HTTP/2 message must
+// not carry, or "".
+func connectionSpecific(h http.Header) string {
+	for _, k := range [...]string{"Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "Upgrade"} {
+		if _, ok := h[k]; ok {
+			return k
+		}
+	}
+	return ""
 }
 
 // h2Body classifies the errors of an HTTP/2 response's body, as a reset
