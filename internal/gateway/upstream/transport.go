@@ -80,7 +80,9 @@ func (c *Cluster) newTransport(ep *endpoint) *http.Transport {
 
 // traced is an HTTP/2 or gRPC endpoint's http.Transport. The transport
 // takes a request's 1xx hook from httptrace only: traced hands it the
-// request's reqctx.Informational that way.
+// request's reqctx.Informational that way. It also gives failures the
+// classes Envoy's replies and flags need (h2Error), which the transport's
+// unexported error types do not.
 type traced struct{ *http.Transport }
 
 func (t traced) RoundTrip(req *http.Request) (*http.Response, error) {
