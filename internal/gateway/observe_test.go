@@ -31,11 +31,7 @@ import (
 // no series any more.
 func TestObserveMetrics(t *testing.T) {
 	be := startEcho(t, "backend")
-	reg := prometheus.NewRegistry()
-	m, err := metrics.New(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, scrape := testMetrics(t)
 	port := freePort(t)
 	c := clusterTo(t, "backend", ir.HTTP, be.Addr)
 	// A cluster whose one endpoint refuses connections.
@@ -52,7 +48,7 @@ func TestObserveMetrics(t *testing.T) {
 		ir.VirtualHost{Name: "x", Domains: []string{"x.example"}, Routes: []ir.GatewayRoute{route("c"), route("a")}},
 		ir.VirtualHost{Name: "any", Domains: []string{"*"},
 			Routes: []ir.GatewayRoute{route("a"), route("b"), gatewayRoute("down", "/down/", "down.local")}}))
-	admin := g.AdminHandler(nil, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	admin := g.AdminHandler(nil, scrape)
 
 	client := h1Client(t)
 	send := func(host, path string, want int) {
@@ -105,6 +101,18 @@ func TestObserveMetrics(t *testing.T) {
 		`route_requests_total{gateway_route="b"}`: "2",
 		`route_requests_total{gateway_route="d"}`: "2",
 	}, `route_requests_total{gateway_route="c"}`)
+}
+
+// testMetrics is the gateway's metrics on a registry of their own, and
+// the Prometheus handler that scrapes it.
+func testMetrics(t *testing.T) (*metrics.Metrics, http.Handler) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m, err := metrics.New(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 
 // checkSeries scrapes the Prometheus handler h (its path is the admin
@@ -189,11 +197,7 @@ func TestAttemptDone(t *testing.T) {
 			map[string]string{`requests_total`: "0", `active_requests`: "1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			reg := prometheus.NewRegistry()
-			m, err := metrics.New(reg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m, scrape := testMetrics(t)
 			ex := &exchange{clusterMetrics: m.Cluster("c")}
 			ex.clusterMetrics.RequestStarted()
 			ex.attemptDone(tc.ctx, time.Now(), tc.resp, tc.err, tc.last)
@@ -205,7 +209,7 @@ func TestAttemptDone(t *testing.T) {
 				}
 				want[`cluster_upstream_`+name+`{cluster="c"`+labels+`}`] = v
 			}
-			checkSeries(t, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), want)
+			checkSeries(t, scrape, want)
 			if stored := !ex.lastAttemptStart.IsZero(); stored != (tc.resp != nil && tc.last) {
 				t.Errorf("last attempt kept for the request's end: %v", stored)
 			}

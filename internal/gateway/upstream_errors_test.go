@@ -11,11 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/net/http2"
 
-	"github.com/meshgate/meshgate/internal/gateway/metrics"
 	"github.com/meshgate/meshgate/internal/gateway/upstream"
 	"github.com/meshgate/meshgate/internal/ir"
 	"github.com/meshgate/meshgate/internal/testutil/rawh2"
@@ -139,11 +136,7 @@ func TestResponseCut(t *testing.T) {
 				r.Timeout = ir.Duration(tc.timeout)
 			})
 			cfg.AccessLog = &ir.AccessLog{Path: path, Text: "%RESPONSE_CODE% %RESPONSE_FLAGS%\n"}
-			reg := prometheus.NewRegistry()
-			m, err := metrics.New(reg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m, scrape := testMetrics(t)
 			g, addr := startGatewayOpts(t, Options{Metrics: m}, cfg)
 			resp, err := h1Client(t).Get("http://" + addr + "/x")
 			if err != nil {
@@ -164,7 +157,7 @@ func TestResponseCut(t *testing.T) {
 			if line := logLines(t, path, 1)[0]; line != "200 "+tc.flag {
 				t.Errorf("access log %q, want 200 %s", line, tc.flag)
 			}
-			admin := g.AdminHandler(nil, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+			admin := g.AdminHandler(nil, scrape)
 			errs := `cluster_upstream_errors_total{cluster="` + cfg.Clusters[0].Name + `",reason="`
 			if tc.reason == "" {
 				checkSeries(t, admin, map[string]string{errs + `reset"}`: "0", errs + `timeout"}`: "0"})
